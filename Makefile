@@ -1,0 +1,54 @@
+# Góp ý: `make run` serves the demo on SQLite, `make test` runs the whole suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app app
+DEV := FLASK_DEBUG=1
+
+.PHONY: install run test lint audit translations extract update-translations compile-translations bench demo clean
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+# axe-core (pinned in package.json) for the accessibility checks of the browser tests.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+compile-translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d translations
+
+extract: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+
+update-translations: extract
+	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+
+translations: update-translations compile-translations
+
+run: install compile-translations
+	$(DEV) $(FLASK) db upgrade
+	@if [ ! -f instance/.demo-loaded ]; then $(DEV) $(FLASK) demo && touch instance/.demo-loaded; fi
+	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+# Known vulnerabilities in the installed (resolved) dependencies.
+audit: $(VENV)/.installed
+	$(BIN)/pip-audit --skip-editable --progress-spinner off || [ -n "$$GOPY_AUDIT_OFFLINE_OK" ]
+
+test: install compile-translations lint
+	$(BIN)/pytest -q
+
+bench: install compile-translations
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules instance .pytest_cache

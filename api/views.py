@@ -1,0 +1,3 @@
+"""The read-only open-data JSON API."""
+
+from api import bp  # noqa: F401

@@ -1,0 +1,274 @@
+"""Góp ý: the application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from extensions import babel, csrf, db, limiter, login_manager, migrate
+
+LANGUAGES = ("vi", "en")
+
+#: Values a deployment must change; refusing them outside development keeps sessions safe.
+INSECURE_KEYS = {"", "dev", "change-me", "development-only-key"}
+
+
+def _env_config() -> dict[str, Any]:
+    env = os.environ
+    cfg: dict[str, Any] = {}
+    for name in (
+        "SECRET_KEY",
+        "SENDGRID_API_KEY",
+        "SENDGRID_API_HOST",
+        "MAIL_FROM",
+        "BASE_URL",
+        "RATELIMIT_STORAGE_URI",
+        "BABEL_DEFAULT_LOCALE",
+    ):
+        if env.get(name):
+            cfg[name] = env[name]
+    if env.get("DATABASE_URL"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(env["DATABASE_URL"])
+    if env.get("MIN_COMMENT_DAYS"):
+        cfg["MIN_COMMENT_DAYS"] = int(env["MIN_COMMENT_DAYS"])
+    return cfg
+
+
+def _normalise_db_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Create and configure a Góp ý application."""
+    app = Flask(__name__, instance_relative_config=True)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.from_mapping(
+        SECRET_KEY="development-only-key",  # noqa: S106 - refused outside development, see INSECURE_KEYS
+        SQLALCHEMY_DATABASE_URI="sqlite:///" + str(Path(app.instance_path) / "gopy.sqlite"),
+        SQLALCHEMY_ENGINE_OPTIONS={},
+        SENDGRID_API_KEY=None,
+        SENDGRID_API_HOST=None,
+        MAIL_FROM="Góp ý <no-reply@gopy.local>",
+        BASE_URL="http://127.0.0.1:5000",
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMIT_HEADERS_ENABLED=True,
+        BABEL_DEFAULT_LOCALE="vi",
+        BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
+        BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
+        MIN_COMMENT_DAYS=30,
+        MAX_CONTENT_LENGTH=12 * 1024 * 1024,
+        UPLOAD_MAX_BYTES=10 * 1024 * 1024,
+        OUTBOX_DIR=str(Path(app.instance_path) / "outbox"),
+        UPLOAD_DIR=str(Path(app.instance_path) / "uploads"),
+        OPINIONS_PER_PAGE=20,
+        CONSULTATIONS_PER_PAGE=10,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    app.config.from_mapping(_env_config())
+    if test_config:
+        app.config.from_mapping(test_config)
+    secure = str(app.config["BASE_URL"]).startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"] or secure
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config.get("REMEMBER_COOKIE_SECURE") or secure
+
+    if app.config["SECRET_KEY"] in INSECURE_KEYS and not (app.debug or app.testing or _dev_mode()):
+        raise RuntimeError(
+            "SECRET_KEY must be set to a long random value outside development "
+            '(python -c "import secrets; print(secrets.token_hex(32))").'
+        )
+
+    _configure_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+    _register_error_handlers(app)
+
+    import cli
+
+    cli.register(app)
+    return app
+
+
+def _dev_mode() -> bool:
+    return os.environ.get("FLASK_DEBUG") in {"1", "true"} or os.environ.get("GOPY_ENV") == "development"
+
+
+def _configure_logging(app: Flask) -> None:
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):  # pragma: no cover - driver hook
+    # WAL lets readers and one writer work at once; the busy timeout makes writers wait
+    # for each other instead of failing; foreign keys are off by default in SQLite.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA busy_timeout=10000")
+        cur.close()
+
+
+def _select_locale() -> str:
+    from flask_login import current_user
+
+    forced = g.get("mail_locale")
+    if forced:
+        return forced
+    lang = request.cookies.get("lang") if request else None
+    if lang in LANGUAGES:
+        return lang
+    if current_user and current_user.is_authenticated and current_user.locale in LANGUAGES:
+        return current_user.locale
+    from flask import current_app
+
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _init_extensions(app: Flask) -> None:
+    # Import every model so metadata is complete for migrations and create_all.
+    import audit.models  # noqa: F401
+    import auth.models
+    import consultations.models  # noqa: F401
+    import localities.models  # noqa: F401
+
+    db.init_app(app)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None  # the login page explains itself
+
+    @login_manager.user_loader
+    def load_user(value: str):
+        try:
+            user_id, token = value.split(":", 1)
+            user = db.session.get(auth.models.User, int(user_id))
+        except (ValueError, TypeError):
+            return None
+        if user is None or user.session_token != token or not user.is_active:
+            return None
+        return user
+
+
+def _register_blueprints(app: Flask) -> None:
+    from api.views import bp as api_bp
+    from audit.views import bp as audit_bp
+    from auth.views import bp as auth_bp
+    from consultations.views import bp as consultations_bp
+    from localities.views import bp as localities_bp
+    from me.views import bp as me_bp
+    from moderation.views import bp as moderation_bp
+
+    app.register_blueprint(consultations_bp)
+    app.register_blueprint(auth_bp, url_prefix="/auth")
+    app.register_blueprint(moderation_bp, url_prefix="/moderation")
+    app.register_blueprint(me_bp, url_prefix="/me")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(localities_bp, url_prefix="/localities")
+    app.register_blueprint(audit_bp, url_prefix="/audit")
+    csrf.exempt(api_bp)
+
+    @app.get("/healthz")
+    def healthz():
+        """Report whether the application and its database answer."""
+        from sqlalchemy import text
+
+        db.session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+
+def _register_template_helpers(app: Flask) -> None:
+    import timeutil
+    from auth import permissions
+
+    class _Can:
+        def __getattr__(self, name: str):
+            return permissions.PREDICATES[name]
+
+    @app.context_processor
+    def inject():
+        from flask_babel import get_locale
+
+        return {"can": _Can(), "locale": str(get_locale() or "vi"), "languages": LANGUAGES}
+
+    @app.template_filter("paragraphs")
+    def paragraphs(text: str | None) -> Markup:
+        """Escape plain text and keep its paragraphs and line breaks."""
+        if not text:
+            return Markup("")
+        parts = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+        html = "".join(
+            "<p>" + str(escape(p.strip())).replace("\n", Markup("<br>")) + "</p>" for p in parts
+        )
+        return Markup(html)  # noqa: S704 - every part was escaped above
+
+    @app.template_filter("localdate")
+    def localdate(dt, fmt: str = "medium"):
+        from flask_babel import format_date
+
+        return format_date(timeutil.to_local(dt).date(), fmt) if dt else ""
+
+    @app.template_filter("localdatetime")
+    def localdatetime(dt, fmt: str = "short"):
+        from flask_babel import format_datetime
+
+        return format_datetime(dt, fmt) if dt else ""
+
+    @app.template_filter("closingdate")
+    def closingdate(dt):
+        from flask_babel import format_date
+
+        return format_date(timeutil.closing_date(dt), "medium") if dt else ""
+
+    @app.template_filter("number")
+    def number(value):
+        from flask_babel import format_decimal
+
+        return format_decimal(value or 0)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    messages = {
+        400: lambda: _("The request could not be understood. Please check what you entered."),
+        401: lambda: _("Please log in to continue."),
+        403: lambda: _("You do not have permission to do this."),
+        404: lambda: _("The page you asked for does not exist or has been removed."),
+        405: lambda: _("This action is not available here."),
+        409: lambda: _("This cannot be done in the consultation's current state."),
+        413: lambda: _("The file or text you sent is too large."),
+        429: lambda: _("Too many requests. Please wait a moment and try again."),
+        500: lambda: _("Something went wrong on our side. Please try again later."),
+    }
+
+    def handle(error):
+        code = getattr(error, "code", 500) or 500
+        if code == 500:
+            db.session.rollback()
+        description = getattr(error, "gopy_message", None) or messages.get(code, messages[500])()
+        if request.path.startswith("/api/"):
+            return {"error": description, "status": code}, code
+        return render_template("errors/error.html", code=code, message=description), code
+
+    for code in messages:
+        app.register_error_handler(code, handle)

@@ -1,0 +1,439 @@
+"""Business rules of consultations and opinions.
+
+Each function checks that the consultation's state allows the action, changes the objects,
+records an audit event and flushes; it never commits. The view commits once, and mail queued
+here is sent only after that commit. A state that forbids the action raises ``StateError``
+(the views answer 409); bad values raise ``InvalidInput`` (400).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+
+import mail
+from audit.models import record as audit
+from auth.models import User
+from consultations.models import (
+    Category,
+    Channel,
+    Consultation,
+    Flag,
+    Kind,
+    Opinion,
+    OpinionRevision,
+    OpinionStatus,
+    Section,
+    Stance,
+    Status,
+    TrackingCounter,
+)
+from extensions import db
+from localities.models import Locality
+from textutil import clean_text, fold
+from timeutil import LOCAL_TZ, utcnow
+
+BODY_MAX = 5000
+
+#: A line that starts an article: "Điều 1.", "Điều 12a:", "Article 3." (case-insensitive).
+ARTICLE_LINE = re.compile(r"^\s*(Điều|Dieu|Article)\s+\d+[a-zA-Z]?\s*[.:]", re.IGNORECASE)
+
+
+class StateError(Exception):
+    """The consultation's state does not allow this (answered with 409)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(Exception):
+    """A value breaks a rule the form could not check (answered with 400)."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class DraftSection:
+    heading: str
+    text: str
+
+
+# --- the draft text --------------------------------------------------------------------------
+
+def split_sections(text: str) -> list[DraftSection]:
+    """Split a draft into articles at lines that begin "Điều N." or "Article N.".
+
+    Text before the first article becomes a preamble with an empty heading. A draft without
+    any article line is one section holding the whole text.
+    """
+    text = clean_text(text)
+    sections: list[DraftSection] = []
+    heading: str | None = None
+    lines: list[str] = []
+
+    def close() -> None:
+        body = "\n".join(lines).strip()
+        if heading is not None or body:
+            sections.append(DraftSection(heading=heading or "", text=body))
+
+    for line in text.split("\n"):
+        if ARTICLE_LINE.match(line):
+            close()
+            heading, lines = line.strip()[:500], []
+        else:
+            lines.append(line)
+    close()
+    return sections
+
+
+def _folded_search_text(c: Consultation, sections: list[Section] | list[DraftSection]) -> str:
+    parts = [c.title, c.summary or ""] + [f"{s.heading}\n{s.text}" for s in sections]
+    return fold("\n".join(parts))
+
+
+def _set_sections(c: Consultation, text: str) -> None:
+    for old in list(c.sections):
+        c.sections.remove(old)
+    db.session.flush()
+    drafts = split_sections(text)
+    for position, draft in enumerate(drafts, start=1):
+        c.sections.append(Section(position=position, heading=draft.heading, text=draft.text))
+    c.search_folded = _folded_search_text(c, drafts)
+
+
+def draft_text(c: Consultation) -> str:
+    """The draft as one text again, for the edit form."""
+    parts = []
+    for s in c.sections:
+        parts.append(f"{s.heading}\n{s.text}".strip() if s.heading else s.text)
+    return "\n\n".join(parts)
+
+
+# --- consultations ---------------------------------------------------------------------------
+
+def min_days(kind: Kind) -> int:
+    """The shortest comment period the law asks for this kind of consultation."""
+    return int(current_app.config["MIN_COMMENT_DAYS"]) if kind in (Kind.comment, Kind.decide) else 0
+
+
+def check_period(kind: Kind, opens_at: datetime, closes_at: datetime) -> None:
+    if closes_at <= opens_at:
+        raise InvalidInput(_("The closing date must be after the opening date."), "closes_at")
+    days = min_days(kind)
+    if days and closes_at - opens_at < timedelta(days=days):
+        raise InvalidInput(
+            _("The consultation must stay open at least %(days)d days.", days=days), "closes_at"
+        )
+
+
+def create_consultation(
+    *,
+    by: User,
+    locality: Locality,
+    title: str,
+    summary: str,
+    kind: Kind,
+    category: Category,
+    opens_at: datetime,
+    closes_at: datetime,
+    text: str,
+) -> Consultation:
+    """Create a consultation as a draft, its text split into articles."""
+    check_period(kind, opens_at, closes_at)
+    c = Consultation(
+        locality=locality,
+        title=clean_text(title),
+        summary=clean_text(summary),
+        kind=kind,
+        category=category,
+        opens_at=opens_at,
+        closes_at=closes_at,
+        stored_status=Status.draft,
+        created_by=by,
+    )
+    db.session.add(c)
+    _set_sections(c, text)
+    db.session.flush()
+    audit("consultation.create", c, by=by, locality_id=locality.id, title=c.title)
+    return c
+
+
+def update_consultation(
+    c: Consultation,
+    *,
+    by: User,
+    title: str,
+    summary: str,
+    kind: Kind,
+    category: Category,
+    locality: Locality,
+    opens_at: datetime,
+    closes_at: datetime,
+    text: str | None,
+) -> Consultation:
+    """Edit a draft; once open only the closing date may change (see ``extend_consultation``)."""
+    if c.status != Status.draft:
+        raise StateError(_("Only a draft can be edited. An open consultation can only be extended or closed."))
+    check_period(kind, opens_at, closes_at)
+    c.title, c.summary = clean_text(title), clean_text(summary)
+    c.kind, c.category, c.locality = kind, category, locality
+    c.opens_at, c.closes_at = opens_at, closes_at
+    if text is not None:
+        _set_sections(c, text)
+    else:
+        c.search_folded = _folded_search_text(c, c.sections)
+    db.session.flush()
+    audit("consultation.edit", c, by=by, locality_id=c.locality_id)
+    return c
+
+
+def update_section(section: Section, *, by: User, heading: str, text: str) -> Section:
+    c = section.consultation
+    if c.status != Status.draft:
+        raise StateError(_("Only a draft can be edited."))
+    section.heading, section.text = clean_text(heading)[:500], clean_text(text)
+    c.search_folded = _folded_search_text(c, c.sections)
+    db.session.flush()
+    audit("section.edit", section, by=by, locality_id=c.locality_id, consultation_id=c.id)
+    return section
+
+
+def open_consultation(c: Consultation, *, by: User) -> Consultation:
+    """Publish a draft: it opens now, or on ``opens_at`` when that is still to come."""
+    if c.stored_status != Status.draft:
+        raise StateError(_("This consultation has already been opened."))
+    now = utcnow()
+    if not c.sections:
+        raise InvalidInput(_("Add the draft text before opening the consultation."), "text")
+    opens_at = max(c.opens_at, now)
+    if c.closes_at <= now:
+        raise InvalidInput(_("The closing date has passed. Choose a later closing date."), "closes_at")
+    check_period(c.kind, opens_at, c.closes_at)
+    c.opens_at = opens_at
+    c.stored_status = Status.open
+    c.opened_at = now
+    db.session.flush()
+    audit("consultation.open", c, by=by, locality_id=c.locality_id, opens_at=opens_at.isoformat())
+    return c
+
+
+def extend_consultation(c: Consultation, *, by: User, closes_at: datetime) -> Consultation:
+    """Move the closing date later; the only way to shorten is to close early with a reason."""
+    if c.status not in (Status.open, Status.draft) or c.stored_status != Status.open:
+        raise StateError(_("Only an open consultation can be extended."))
+    if closes_at <= c.closes_at:
+        raise InvalidInput(_("The new closing date must be later than the current one."), "closes_at")
+    old = c.closes_at
+    c.closes_at = closes_at
+    db.session.flush()
+    audit("consultation.extend", c, by=by, locality_id=c.locality_id, old=old.isoformat(), new=closes_at.isoformat())
+    return c
+
+
+def close_consultation(c: Consultation, *, by: User, reason: str | None) -> Consultation:
+    """Close an open consultation; before its closing date a public reason is required."""
+    if c.status != Status.open:
+        raise StateError(_("Only an open consultation can be closed."))
+    reason = clean_text(reason)
+    now = utcnow()
+    if now < c.closes_at:
+        if not reason:
+            raise InvalidInput(_("Give the reason for closing before the planned date; it will be shown publicly."), "reason")
+        c.closed_early_at = now
+        c.close_reason = reason[:2000]
+        c.closes_at = now
+    c.stored_status = Status.closed
+    db.session.flush()
+    audit("consultation.close", c, by=by, locality_id=c.locality_id, reason=reason or None)
+    return c
+
+
+def ensure_not_concluded(c: Consultation) -> None:
+    if c.status == Status.concluded:
+        raise StateError(_("The record of this consultation is published and can no longer change."))
+
+
+# --- opinions --------------------------------------------------------------------------------
+
+def next_tracking_number(year: int) -> str:
+    """Hand out the next number of the year. The counter row is updated in the caller's
+    transaction, so numbers are unique and, once committed, without gaps."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        db.session.execute(pg_insert(TrackingCounter).values(year=year, last=0).on_conflict_do_nothing())
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        db.session.execute(sqlite_insert(TrackingCounter).values(year=year, last=0).on_conflict_do_nothing())
+    number = db.session.execute(
+        update(TrackingCounter)
+        .where(TrackingCounter.year == year)
+        .values(last=TrackingCounter.last + 1)
+        .returning(TrackingCounter.last)
+    ).scalar_one()
+    return f"YK-{year}-{number:06d}"
+
+
+def _check_body(body: str) -> str:
+    body = clean_text(body)
+    if not body:
+        raise InvalidInput(_("Write your opinion."), "body")
+    if len(body) > BODY_MAX:
+        raise InvalidInput(_("An opinion can be at most %(n)d characters.", n=BODY_MAX), "body")
+    return body
+
+
+def _check_section(c: Consultation, section: Section | None) -> None:
+    if section is not None and section.consultation_id != c.id:
+        raise InvalidInput(_("This article does not belong to the consultation."), "section_id")
+
+
+def post_opinion(
+    c: Consultation,
+    *,
+    by: User,
+    body: str,
+    stance: Stance,
+    section: Section | None = None,
+    channel: Channel = Channel.online,
+    contributor_name: str | None = None,
+    received_at: datetime | None = None,
+) -> Opinion:
+    """Record an opinion: online by a resident while open, or offline entered by an official
+    (meeting, paper ballot, hotline…) for one received before the close."""
+    body = _check_body(body)
+    _check_section(c, section)
+    now = utcnow()
+    offline = channel != Channel.online
+    if offline:
+        if c.status not in (Status.open, Status.closed):
+            raise StateError(_("Offline opinions can be entered only while the consultation is open or closed, before the record is published."))
+        contributor_name = clean_text(contributor_name)[:120]
+        if not contributor_name:
+            raise InvalidInput(_("Enter the name of the person who gave this opinion."), "contributor_name")
+        received_at = min(received_at or now, now)
+        if received_at >= c.closes_at:
+            raise InvalidInput(_("Only opinions received before the close can be entered."), "received_at")
+    elif c.status != Status.open:
+        raise StateError(_("This consultation is not open for opinions."))
+
+    year = now.astimezone(LOCAL_TZ).year
+    opinion = Opinion(
+        consultation=c,
+        section=section,
+        author=None if offline else by,
+        entered_by=by if offline else None,
+        contributor_name=contributor_name if offline else None,
+        locality_id=None if offline else by.locality_id,
+        channel=channel,
+        stance=stance,
+        body=body,
+        status=OpinionStatus.published,
+        tracking_number=next_tracking_number(year),
+        created_at=now,
+        received_at=received_at if offline else None,
+    )
+    db.session.add(opinion)
+    c.opinion_count = Consultation.opinion_count + 1
+    db.session.flush()
+    audit(
+        "opinion.create",
+        opinion,
+        by=by,
+        locality_id=c.locality_id,
+        consultation_id=c.id,
+        tracking_number=opinion.tracking_number,
+        channel=channel.value,
+    )
+    if not offline:
+        mail.queue(
+            "opinion_receipt",
+            to=by.email,
+            locale=by.locale,
+            user=by,
+            opinion=opinion,
+            consultation=c,
+            section=section,
+        )
+    return opinion
+
+
+def _check_open_for_author(opinion: Opinion) -> None:
+    if opinion.consultation.status != Status.open:
+        raise StateError(_("Opinions can be changed only while the consultation is open."))
+    if opinion.status == OpinionStatus.withdrawn:
+        raise StateError(_("This opinion has been withdrawn."))
+    if opinion.status == OpinionStatus.hidden:
+        raise StateError(_("This opinion was hidden by a moderator and can no longer be changed."))
+
+
+def edit_opinion(opinion: Opinion, *, by: User, body: str, stance: Stance) -> Opinion:
+    """Change an opinion while the consultation is open; the earlier text is kept."""
+    _check_open_for_author(opinion)
+    body = _check_body(body)
+    if body == opinion.body and stance == opinion.stance:
+        return opinion
+    now = utcnow()
+    db.session.add(
+        OpinionRevision(opinion=opinion, body=opinion.body, stance=opinion.stance, replaced_at=now, replaced_by_id=by.id)
+    )
+    opinion.body, opinion.stance, opinion.edited_at = body, stance, now
+    db.session.flush()
+    audit("opinion.edit", opinion, by=by, locality_id=opinion.consultation.locality_id, tracking_number=opinion.tracking_number)
+    return opinion
+
+
+def withdraw_opinion(opinion: Opinion, *, by: User) -> Opinion:
+    """Withdraw an opinion; it stays in the data, marked withdrawn, its text no longer public."""
+    _check_open_for_author(opinion)
+    opinion.status = OpinionStatus.withdrawn
+    opinion.withdrawn_at = utcnow()
+    db.session.flush()
+    audit("opinion.withdraw", opinion, by=by, locality_id=opinion.consultation.locality_id, tracking_number=opinion.tracking_number)
+    return opinion
+
+
+def flag_opinion(opinion: Opinion, *, by: User, reason: str) -> Flag | None:
+    """Report an opinion to the moderators; a second report by the same person is ignored."""
+    reason = clean_text(reason)
+    if not reason:
+        raise InvalidInput(_("Say why this opinion should be reviewed."), "reason")
+    if opinion.status != OpinionStatus.published:
+        raise StateError(_("Only a published opinion can be reported."))
+    existing = db.session.scalar(select(Flag).where(Flag.opinion_id == opinion.id, Flag.user_id == by.id))
+    if existing is not None:
+        return None
+    flag = Flag(opinion=opinion, user_id=by.id, reason=reason[:1000])
+    db.session.add(flag)
+    opinion.flag_count = Opinion.flag_count + 1
+    db.session.flush()
+    audit("opinion.flag", opinion, by=by, locality_id=opinion.consultation.locality_id, reason=flag.reason)
+    return flag
+
+
+def stance_counts(consultation_id: int) -> dict[int | None, dict[str, int]]:
+    """Published opinions per section (None = whole draft) and stance, in one query."""
+    rows = db.session.execute(
+        select(Opinion.section_id, Opinion.stance, func.count())
+        .where(Opinion.consultation_id == consultation_id, Opinion.status == OpinionStatus.published)
+        .group_by(Opinion.section_id, Opinion.stance)
+    ).all()
+    counts: dict[int | None, dict[str, int]] = {}
+    for section_id, stance, n in rows:
+        bucket = counts.setdefault(section_id, {s.value: 0 for s in Stance} | {"total": 0})
+        bucket[Stance(stance).value] += n
+        bucket["total"] += n
+    return counts
+
+
