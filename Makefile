@@ -28,7 +28,11 @@ extract: $(VENV)/.installed
 	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 
 update-translations: extract
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete
+	@for lang in vi en; do \
+	  if [ ! -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
+	    $(BIN)/pybabel init -q -i translations/messages.pot -d translations -l $$lang; fi; done
+	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
+	$(BIN)/python translations/fill_english.py translations/en/LC_MESSAGES/messages.po
 
 translations: update-translations compile-translations
 

@@ -37,6 +37,8 @@ def _env_config() -> dict[str, Any]:
             cfg[name] = env[name]
     if env.get("DATABASE_URL"):
         cfg["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(env["DATABASE_URL"])
+    if env.get("RATELIMIT_ENABLED"):
+        cfg["RATELIMIT_ENABLED"] = env["RATELIMIT_ENABLED"].strip().lower() not in {"0", "false", "no", "off"}
     if env.get("MIN_COMMENT_DAYS"):
         cfg["MIN_COMMENT_DAYS"] = int(env["MIN_COMMENT_DAYS"])
     return cfg
@@ -64,6 +66,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BASE_URL="http://127.0.0.1:5000",
         RATELIMIT_STORAGE_URI="memory://",
         RATELIMIT_HEADERS_ENABLED=True,
+        # Redis down must not take the site down: limits fall back to each worker's memory.
+        RATELIMIT_SWALLOW_ERRORS=True,
+        RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         BABEL_DEFAULT_LOCALE="vi",
         BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
@@ -96,8 +101,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _configure_logging(app)
     _init_extensions(app)
     _register_blueprints(app)
+    import ratelimits
+
+    ratelimits.init_app(app)
     _register_template_helpers(app)
     _register_error_handlers(app)
+    _register_security_headers(app)
 
     import cli
 
@@ -146,6 +155,7 @@ def _select_locale() -> str:
 def _init_extensions(app: Flask) -> None:
     # Import every model so metadata is complete for migrations and create_all.
     import audit.models  # noqa: F401
+    import audit.triggers  # noqa: F401 - append-only triggers, built by create_all
     import auth.models
     import consultations.models  # noqa: F401
     import localities.models  # noqa: F401
@@ -179,6 +189,8 @@ def _register_blueprints(app: Flask) -> None:
     from localities.views import bp as localities_bp
     from me.views import bp as me_bp
     from moderation.views import bp as moderation_bp
+    from notices.views import bp as notices_bp
+    from records.views import bp as records_bp
 
     app.register_blueprint(consultations_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
@@ -187,6 +199,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(localities_bp, url_prefix="/localities")
     app.register_blueprint(audit_bp, url_prefix="/audit")
+    app.register_blueprint(records_bp)
+    app.register_blueprint(notices_bp)
     csrf.exempt(api_bp)
 
     @app.get("/healthz")
@@ -246,6 +260,39 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_babel import format_decimal
 
         return format_decimal(value or 0)
+
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        # Inline style attributes only (server-drawn SVG charts); never inline scripts.
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+def _register_security_headers(app: Flask) -> None:
+    https = str(app.config["BASE_URL"]).startswith("https://")
+
+    @app.after_request
+    def security_headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if https:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        return response
 
 
 def _register_error_handlers(app: Flask) -> None:

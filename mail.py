@@ -16,12 +16,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import click
 from flask import current_app, g, has_app_context, render_template
+from flask.cli import AppGroup
 from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 log = logging.getLogger("gopy.mail")
+
+#: Seconds to wait for the provider before keeping the message for a retry.
+SEND_TIMEOUT = 15
 
 
 @dataclass
@@ -41,7 +46,13 @@ def render(template: str, *, to: str, locale: str, **context: Any) -> Message:
         html = render_template(f"email/{template}.html", **context)
     first, _, body = text.partition("\n")
     subject = first.removeprefix("Subject:").strip()
-    return Message(to=to, subject=subject, text=body.lstrip("\n"), html=html, sender=current_app.config["MAIL_FROM"])
+    return Message(
+        to=to,
+        subject=subject,
+        text=body.lstrip("\n"),
+        html=html,
+        sender=current_app.config["MAIL_FROM"],
+    )
 
 
 def queue(template: str, *, to: str | None, locale: str = "vi", **context: Any) -> None:
@@ -80,7 +91,12 @@ def _send_with_sendgrid(message: Message, api_key: str, host: str | None) -> Non
     from sendgrid import SendGridAPIClient
     from sendgrid.helpers.mail import Mail
 
-    client = SendGridAPIClient(api_key=api_key, host=host) if host else SendGridAPIClient(api_key=api_key)
+    client = (
+        SendGridAPIClient(api_key=api_key, host=host)
+        if host
+        else SendGridAPIClient(api_key=api_key)
+    )
+    client.client.timeout = SEND_TIMEOUT  # a provider that hangs must not hold the request
     mail = Mail(
         from_email=message.sender,
         to_emails=message.to,
@@ -136,3 +152,19 @@ def _after_commit(session: Session) -> None:
 @event.listens_for(Session, "after_soft_rollback")
 def _after_rollback(session: Session, previous_transaction) -> None:
     discard()
+
+
+mail_cli = AppGroup("mail", help="Outgoing e-mail.")
+
+
+@mail_cli.command("retry")
+def retry_command() -> None:
+    """Send again the messages that failed to go out."""
+    sent, kept = retry_failed()
+    click.echo(f"{sent} sent, {kept} still failing")
+    if kept:
+        raise SystemExit(1)
+
+
+#: Registered by cli.register().
+COMMANDS = [mail_cli]

@@ -1,3 +1,106 @@
-"""The read-only open-data JSON API."""
+"""The read-only open-data JSON API: public fields only, never an e-mail, phone or full name."""
 
-from api import bp  # noqa: F401
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, request, url_for
+
+from api import bp
+from consultations import queries
+from consultations.models import Consultation, Opinion, OpinionStatus, Status
+from web import page_arg, refuse
+
+OPINIONS_PER_PAGE = 50
+
+
+def _json(data: Any, status: int = 200) -> Response:
+    # Vietnamese stays readable in the payload; the body is UTF-8 either way.
+    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def _page_meta(page: queries.Page) -> dict[str, int]:
+    return {"page": page.page, "pages": page.pages, "total": page.total, "per_page": page.per_page}
+
+
+def _consultation(c: Consultation) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "title": c.title,
+        "summary": c.summary,
+        "kind": c.kind.value,
+        "category": c.category.value,
+        "status": c.status.value,
+        "locality": {"code": c.locality.code, "name": c.locality.name},
+        "opens_at": _iso(c.opens_at),
+        "closes_at": _iso(c.closes_at),
+        "closed_early_at": _iso(c.closed_early_at),
+        "close_reason": c.close_reason if c.closed_early_at else None,
+        "opinion_count": c.opinion_count,
+        "url": url_for("consultations.show", consultation_id=c.id, _external=True),
+    }
+
+
+def _opinion(op: Opinion) -> dict[str, Any]:
+    public = op.status == OpinionStatus.published
+    return {
+        "id": op.id,
+        "tracking_number": op.tracking_number,
+        "stance": op.stance.value,
+        "channel": op.channel.value,
+        "section_id": op.section_id,
+        "status": op.status.value,
+        "body": op.body if public else None,
+        "hidden_reason": op.hidden_reason if op.status == OpinionStatus.hidden else None,
+        "edited_at": _iso(op.edited_at) if public else None,
+        "response": (
+            {"outcome": op.response.outcome.value, "explanation": op.response.explanation}
+            if op.response is not None
+            else None
+        ),
+        "created_at": _iso(op.created_at),
+        "received_at": _iso(op.received_at),
+        "author": op.public_author or None,
+    }
+
+
+def _public(consultation_id: int) -> Consultation:
+    c = queries.load_consultation(consultation_id)
+    # The API is for everyone: drafts do not exist here, whoever asks.
+    if c is None or c.status == Status.draft:
+        refuse(404)
+    return c
+
+
+@bp.get("/consultations")
+def consultations():
+    """List public consultations (filters: status, locality, category, q; ?page=)."""
+    filters = queries.parse_filters(request.args)
+    page = queries.paginate(
+        queries.public_consultations(filters), page_arg(), int(current_app.config["CONSULTATIONS_PER_PAGE"])
+    )
+    return _json({"items": [_consultation(c) for c in page.items], **_page_meta(page)})
+
+
+@bp.get("/consultations/<int:consultation_id>")
+def consultation(consultation_id: int):
+    """One public consultation with its articles."""
+    c = _public(consultation_id)
+    data = _consultation(c)
+    data["sections"] = [
+        {"id": s.id, "position": s.position, "heading": s.heading, "text": s.text} for s in c.sections
+    ]
+    return _json(data)
+
+
+@bp.get("/consultations/<int:consultation_id>/opinions")
+def opinions(consultation_id: int):
+    """The opinions on a public consultation, oldest first, 50 a page (?page=)."""
+    c = _public(consultation_id)
+    page = queries.opinions_page(c, page=page_arg(), per_page=OPINIONS_PER_PAGE, oldest_first=True, history=False)
+    return _json({"items": [_opinion(op) for op in page.items], **_page_meta(page)})

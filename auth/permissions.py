@@ -143,6 +143,11 @@ def can_review_anywhere(user: Any) -> bool:
     return user is not None and user.has_role(Role.reviewer)
 
 
+def can_view_dashboard(user: Any) -> bool:
+    """Reviewers and moderators follow their localities' consultations and answers."""
+    return can_review_anywhere(user) or can_moderate_anywhere(user)
+
+
 # --- administration -------------------------------------------------------------------------
 
 def can_administer(user: Any) -> bool:

@@ -1,27 +1,204 @@
 """Accounts: register, verify, log in and out, reset a password, choose a language."""
 
-from auth import bp
+from __future__ import annotations
+
+from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+import ratelimits
+from app import LANGUAGES
+from auth import bp, services
+from auth import email as auth_email
+from auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
+from extensions import db
+from web import refuse, safe_next
+
+#: Checked when the e-mail is unknown, so a wrong address takes as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
+LANG_COOKIE_AGE = 365 * 24 * 3600
+
+
+def _home() -> str:
+    return url_for("consultations.index")
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    """Create an account."""
+    if current_user.is_authenticated:
+        return redirect(_home())
+    form = RegisterForm()
+    if not form.is_submitted():
+        form.locality.data = request.args.get("locality", "")
+    if form.validate_on_submit():
+        try:
+            user = services.register(
+                email=form.email.data,
+                password=form.password.data,
+                full_name=form.full_name.data,
+                display_name=form.display_name.data,
+                locality=form.locality_obj,
+                notifications=form.notifications.data,
+                locale=_current_lang(),
+            )
+            db.session.commit()
+        except IntegrityError:
+            # Someone registered the same address a moment ago: answer as for any taken address.
+            db.session.rollback()
+            user = None
+        if user is not None:
+            login_user(user)
+        return redirect(url_for("auth.check_email"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "auth/register.html",
+        form=form,
+        choices=services.locality_choices(),
+        privacy=url_for("me.privacy"),
+    ), status
+
+
+@bp.get("/registered")
+def check_email():
+    """Ask the new resident to open the verification link."""
+    return render_template("auth/check_email.html")
+
+
+@bp.get("/verify/<token>")
+def verify(token: str):
+    """Confirm an e-mail address from the link sent to it."""
+    user = auth_email.load_verify_token(token)
+    if user is None:
+        return render_template("auth/link_invalid.html", kind="verify"), 400
+    if services.verify_email(user):
+        db.session.commit()
+    flash(_("Thank you: your e-mail address is confirmed. You can now give opinions."), "success")
+    return redirect(
+        url_for("me.account") if current_user.is_authenticated else url_for("auth.login")
+    )
+
+
+@bp.post("/verify/resend")
+@login_required
+def resend_verification():
+    """Send the verification link again."""
+    if current_user.is_verified:
+        flash(_("Your e-mail address is already confirmed."), "success")
+    else:
+        auth_email.send_verification(current_user)
+        db.session.commit()
+        flash(
+            _(
+                "We sent a new link to %(email)s. It is valid for 48 hours.",
+                email=current_user.email,
+            ),
+            "success",
+        )
+    return redirect(safe_next(url_for("me.account")))
 
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    """Log in."""
-    return "login"
+    """Log in with e-mail and password."""
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = auth_email.find_active_user(form.email.data)
+        if user is None or ratelimits.login_blocked(user):
+            # A locked account answers like a wrong password, and takes as long.
+            check_password_hash(_DUMMY_HASH, form.password.data)
+            ok = False
+        else:
+            ok = user.check_password(form.password.data)
+            if ok:
+                ratelimits.clear_failures(user)
+            else:
+                ratelimits.register_failure(user)
+            services.note_login(user, ok=ok)
+            db.session.commit()
+        if ok:
+            login_user(user)
+            return redirect(safe_next(_home()))
+        form.password.errors.append(_("E-mail or password is incorrect."))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/login.html", form=form, next=safe_next("")), status
 
 
 @bp.post("/logout")
 def logout():
     """Log out."""
-    return "logout"
+    logout_user()
+    flash(_("You are logged out."), "success")
+    return redirect(_home())
 
 
-@bp.route("/register", methods=["GET", "POST"])
-def register():
-    """Register."""
-    return "register"
+@bp.route("/reset", methods=["GET", "POST"])
+def reset_request():
+    """Ask for a link to choose a new password."""
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        user = auth_email.find_active_user(form.email.data)
+        if user is not None:
+            auth_email.send_reset(user)
+            db.session.commit()
+        # The same answer whether or not the address has an account.
+        return render_template("auth/reset_sent.html", email=form.email.data)
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/reset_request.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """Choose a new password from the link sent by e-mail."""
+    user = auth_email.load_reset_token(token)
+    if user is None:
+        return render_template("auth/link_invalid.html", kind="reset"), 400
+    form = NewPasswordForm(user=user)
+    if form.validate_on_submit():
+        services.reset_password(user, form.password.data)
+        db.session.commit()
+        logout_user()
+        login_user(user)
+        flash(
+            _(
+                "Your new password is set. Any other device where you were logged in has been logged out."
+            ),
+            "success",
+        )
+        return redirect(url_for("me.account"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/reset_password.html", form=form), status
 
 
 @bp.post("/language")
 def set_language():
-    """Choose the language."""
-    return "lang"
+    """Choose the language of the pages (and of e-mail, when logged in)."""
+    lang = request.form.get("lang", "")
+    if lang not in LANGUAGES:
+        refuse(400, _("This language is not available."))
+    if current_user.is_authenticated:
+        services.set_locale(current_user, lang)
+        db.session.commit()
+    return _with_lang(redirect(safe_next(_home())), lang)
+
+
+def _with_lang(response, lang: str):
+    response = make_response(response)
+    response.set_cookie(
+        "lang",
+        lang,
+        max_age=LANG_COOKIE_AGE,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    return response
+
+
+def _current_lang() -> str:
+    from flask_babel import get_locale
+
+    lang = str(get_locale() or "")
+    return lang if lang in LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]

@@ -185,9 +185,12 @@ class TrackingCounter(db.Model):
 
 class Opinion(db.Model):
     __table_args__ = (
+        # Pages and exports of every opinion, by id, without sorting them all (bench/).
+        Index("ix_opinion_consultation", "consultation_id", "id"),
         # The consultation page lists published opinions per section, newest first.
         Index("ix_opinion_page", "consultation_id", "section_id", "id"),
-        Index("ix_opinion_counts", "consultation_id", "section_id", "status", "stance"),
+        # Stance counts of published opinions, read from the index alone in GROUP BY order.
+        Index("ix_opinion_counts", "consultation_id", "status", "section_id", "stance"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -378,6 +378,12 @@ def _check_open_for_author(opinion: Opinion) -> None:
         raise StateError(_("This opinion was hidden by a moderator and can no longer be changed."))
 
 
+def check_author_can_change(opinion: Opinion) -> None:
+    """Raise ``StateError`` when the author may no longer edit or withdraw ``opinion``
+    (lets a view refuse before showing a form that could not be saved)."""
+    _check_open_for_author(opinion)
+
+
 def edit_opinion(opinion: Opinion, *, by: User, body: str, stance: Stance) -> Opinion:
     """Change an opinion while the consultation is open; the earlier text is kept."""
     _check_open_for_author(opinion)

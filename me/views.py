@@ -1,21 +1,201 @@
 """The resident's own space: opinions, account, personal data."""
 
+from __future__ import annotations
+
+import json
+
+from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required, login_user, logout_user
+
+from auth import services as accounts
+from consultations.labels import label
+from extensions import db
 from me import bp
+from me import services as mine
+from me.forms import ConsentForm, DeleteForm, PasswordChangeForm, ProfileForm
+from web import page_arg, refuse
+
+PURPOSES = {
+    accounts.PARTICIPATION: _l("Taking part in consultations (needed for an account)"),
+    accounts.NOTIFICATIONS: _l("E-mail about new consultations and answers to my opinions"),
+}
 
 
 @bp.get("/opinions")
+@login_required
 def opinions():
-    """List my opinions."""
-    return "opinions"
+    """List my opinions with their tracking number, status and answer."""
+    per_page = current_app.config["OPINIONS_PER_PAGE"]
+    total = mine.count_my_opinions(current_user)
+    pages = max(1, -(-total // per_page))
+    page = min(page_arg(), pages)
+    items = db.session.scalars(
+        mine.my_opinions_query(current_user).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return render_template(
+        "me/opinions.html",
+        opinions=items,
+        total=total,
+        page=page,
+        pages=pages,
+        label=label,
+    )
 
 
-@bp.get("/account")
+def _forms(**given):
+    """The account page's forms: the one posted (bound, with its errors) and fresh others."""
+    user = current_user
+    forms = {
+        "profile": given.get("profile")
+        or ProfileForm(
+            formdata=None,
+            data={
+                "full_name": user.full_name,
+                "display_name": user.display_name,
+                "locality": user.locality.code if user.locality else "",
+                "locale": user.locale,
+            },
+        ),
+        "password": given.get("password")
+        or PasswordChangeForm(formdata=None, prefix="pw", user=user),
+        "delete": given.get("delete") or DeleteForm(formdata=None, user=user),
+    }
+    return forms
+
+
+def _account_page(status: int = 200, **given):
+    user = current_user
+    consents = sorted(user.consents, key=lambda c: c.granted_at)
+    return render_template(
+        "me/account.html",
+        user=user,
+        consents=consents,
+        purposes=PURPOSES,
+        optional=[(p, accounts.active_consent(user, p)) for p in accounts.OPTIONAL_PURPOSES],
+        consent_form=ConsentForm(formdata=None),
+        choices=accounts.locality_choices(),
+        opinion_count=mine.count_my_opinions(user),
+        **_forms(**given),
+    ), status
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@login_required
 def account():
-    """Show my account."""
-    return "account"
+    """Show my account; change my name, display name, place and language."""
+    if request.method == "GET":
+        return _account_page()
+    form = ProfileForm()
+    if not form.validate_on_submit():
+        return _account_page(400, profile=form)
+    accounts.update_profile(
+        current_user,
+        full_name=form.full_name.data,
+        display_name=form.display_name.data,
+        locality=form.locality_obj,
+        locale=form.locale.data,
+    )
+    db.session.commit()
+    flash(_("Your details are saved."), "success")
+    response = redirect(url_for("me.account"))
+    # The cookie wins over the account setting, so keep the two in step.
+    response.set_cookie(
+        "lang",
+        form.locale.data,
+        max_age=365 * 24 * 3600,
+        samesite="Lax",
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
+    return response
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    """Change my password; other devices are logged out."""
+    form = PasswordChangeForm(prefix="pw", user=current_user)
+    if not form.validate_on_submit():
+        return _account_page(400, password=form)
+    accounts.change_password(current_user, form.password.data)
+    db.session.commit()
+    login_user(current_user._get_current_object())  # this session carries the new token
+    flash(
+        _("Your password is changed. Other devices where you were logged in have been logged out."),
+        "success",
+    )
+    return redirect(url_for("me.account"))
+
+
+@bp.post("/account/consent")
+@login_required
+def consent():
+    """Grant or withdraw an optional consent."""
+    form = ConsentForm()
+    if not form.validate_on_submit():
+        refuse(400)
+    if form.action.data == "grant":
+        changed = accounts.grant_consent(current_user, form.purpose.data)
+        message = _("Thank you: your consent is recorded.")
+    else:
+        changed = accounts.withdraw_consent(current_user, form.purpose.data)
+        message = _("Your consent is withdrawn.")
+    if changed:
+        db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("me.account") + "#consents")
+
+
+@bp.post("/delete")
+@login_required
+def delete():
+    """Delete my account and erase my personal data."""
+    form = DeleteForm(user=current_user)
+    if not form.validate_on_submit():
+        return _account_page(400, delete=form)
+    accounts.delete_account(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    flash(
+        _(
+            "Your account is deleted and your personal data erased. Your opinions stay, under a generic name."
+        ),
+        "success",
+    )
+    return redirect(url_for("consultations.index"))
+
+
+@bp.get("/data")
+@login_required
+def data():
+    """Download all the data held about me (JSON, or CSV with ?format=csv)."""
+    fmt = request.args.get("format", "json")
+    if fmt not in ("json", "csv"):
+        refuse(400, _("Choose the format json or csv."))
+    payload = mine.personal_data(current_user)
+    if fmt == "csv":
+        body = "\ufeff" + mine.personal_data_csv(payload)  # the BOM lets Excel read UTF-8
+        mimetype = "text/csv; charset=utf-8"
+    else:
+        body = json.dumps(payload, ensure_ascii=False, indent=2)
+        mimetype = "application/json; charset=utf-8"
+    return Response(
+        body,
+        content_type=mimetype,
+        headers={
+            "Content-Disposition": f'attachment; filename="gopy-my-data.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @bp.get("/privacy")
 def privacy():
-    """Explain how personal data is handled."""
-    return "privacy"
+    """Explain what personal data is kept, why, and the resident's rights."""
+    return render_template(
+        "me/privacy.html",
+        version=accounts.CONSENT_TEXT_VERSION,
+        purposes=PURPOSES,
+    )

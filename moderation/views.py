@@ -1,9 +1,356 @@
-"""Moderation: the queue, hiding and restoring, answers."""
+"""Moderation: the queue, hiding and restoring, answers, the reviewers' dashboard."""
 
-from moderation import bp
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from auth import permissions
+from auth.models import Role
+from consultations.models import Consultation, Opinion
+from consultations.services import InvalidInput, StateError, ensure_not_concluded
+from extensions import db
+from moderation import bp, queries, services
+from moderation.forms import (
+    CHANNEL_LABELS,
+    CONSULTATION_STATUS_LABELS,
+    OPINION_STATUS_LABELS,
+    OUTCOME_LABELS,
+    STANCE_LABELS,
+    GroupResponseForm,
+    HideForm,
+    ResponseForm,
+)
+from web import get_or_404, refuse, safe_next
+
+_CONSULTATION_PAGE = re.compile(r"^/moderation/consultations/(\d+)$")
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "labels": {
+            "outcome": OUTCOME_LABELS,
+            "stance": STANCE_LABELS,
+            "channel": CHANNEL_LABELS,
+            "opinion_status": OPINION_STATUS_LABELS,
+            "status": CONSULTATION_STATUS_LABELS,
+        }
+    }
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+def _int_arg(args: Mapping[str, str], name: str) -> int | None:
+    try:
+        value = int(args.get(name, ""))
+    except (TypeError, ValueError):
+        return None
+    return value if 0 < value < 2**63 else None
+
+
+def _page(args: Mapping[str, str]) -> int:
+    return min(_int_arg(args, "page") or 1, 100_000)
+
+
+def _changeable(c: Consultation) -> None:
+    try:
+        ensure_not_concluded(c)
+    except StateError as exc:
+        refuse(409, exc.message)
+
+
+# --- pages -----------------------------------------------------------------------------------
 
 
 @bp.get("/")
+@login_required
 def queue():
-    """Show the moderation queue."""
-    return "queue"
+    """Show the moderation queue: reported opinions, unanswered ones, hidden ones."""
+    if not permissions.can_moderate_anywhere(current_user):
+        refuse(403)
+    return _render_queue(request.args)
+
+
+def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | None = None):
+    locality_ids = queries.locality_ids_for(current_user, (Role.moderator,))
+    consultation = None
+    consultation_id = _int_arg(args, "consultation")
+    if args.get("consultation"):
+        consultation = get_or_404(Consultation, args.get("consultation"))
+        if not permissions.can_moderate(current_user, consultation.locality):
+            refuse(403)
+    counts = queries.queue_counts(locality_ids, consultation_id)
+    tab = args.get("tab")
+    if tab not in queries.TABS:
+        tab = "flagged" if counts["flagged"] else "unanswered"
+    pagination = queries.queue_page(tab, locality_ids, consultation_id, _page(args))
+    items = list(pagination.items)
+    here_args = {k: v for k, v in (("tab", tab), ("consultation", consultation_id)) if v}
+    return render_template(
+        "moderation/queue.html",
+        tab=tab,
+        counts=counts,
+        consultation=consultation,
+        consultations=queries.queue_consultations(locality_ids),
+        pagination=pagination,
+        items=items,
+        flags=queries.open_flags([op.id for op in items]),
+        here=url_for("moderation.queue", page=pagination.page, **here_args),
+        here_args=here_args,
+        failed=failed,
+    ), status
+
+
+@bp.get("/consultations/<int:consultation_id>")
+@login_required
+def consultation(consultation_id: int):
+    """Show a consultation's opinions with their answers and the progress of answering."""
+    c = get_or_404(Consultation, consultation_id)
+    if not permissions.can_respond(current_user, c):
+        refuse(403)
+    return _render_consultation(c, request.args)
+
+
+def _render_consultation(
+    c: Consultation, args: Mapping[str, str], *, status: int = 200, failed: dict | None = None
+):
+    state = args.get("state") if args.get("state") in queries.STATES else "all"
+    whole = args.get("section") == "whole"
+    section_id = None if whole else _int_arg(args, "section")
+    pagination = queries.consultation_opinions(
+        c, state=state, section_id=section_id, whole_draft=whole, page=_page(args)
+    )
+    items = list(pagination.items)
+    here_args = {
+        k: v
+        for k, v in (
+            ("state", state if state != "all" else None),
+            ("section", "whole" if whole else section_id),
+        )
+        if v
+    }
+    return render_template(
+        "moderation/consultation.html",
+        c=c,
+        progress=services.answer_progress(c.id),
+        state=state,
+        section_filter="whole" if whole else section_id,
+        pagination=pagination,
+        items=items,
+        flags=queries.open_flags([op.id for op in items]),
+        can_hide=permissions.can_moderate(current_user, c.locality),
+        concluded=c.status == "concluded",
+        here=url_for(
+            "moderation.consultation", consultation_id=c.id, page=pagination.page, **here_args
+        ),
+        here_args=here_args,
+        failed=failed,
+    ), status
+
+
+@bp.get("/dashboard")
+@login_required
+def dashboard():
+    """Show the consultations of my localities with their opinions and answers."""
+    if not permissions.can_view_dashboard(current_user):
+        refuse(403)
+    locality_ids = queries.locality_ids_for(current_user, (Role.reviewer, Role.moderator))
+    status = request.args.get("status")
+    if status not in CONSULTATION_STATUS_LABELS or status == "draft":
+        status = None
+    pagination = queries.dashboard_page(locality_ids, status, _page(request.args))
+    ids = [c.id for c in pagination.items]
+    return render_template(
+        "moderation/dashboard.html",
+        pagination=pagination,
+        status=status,
+        progress=services.progress_by_consultation(ids),
+        flagged=queries.open_flag_counts(ids),
+        here_args={"status": status} if status else {},
+    )
+
+
+# --- actions ---------------------------------------------------------------------------------
+
+
+def _back_to(failed: dict, default_consultation: Consultation | None):
+    """Show again the page the form was posted from, with the message beside the field."""
+    target = urlsplit(request.form.get("next") or "")
+    args = MultiDict(parse_qsl(target.query))
+    match = _CONSULTATION_PAGE.match(target.path)
+    if match:
+        c = db.session.get(Consultation, int(match.group(1)))
+        if c is not None and permissions.can_respond(current_user, c):
+            return _render_consultation(c, args, status=400, failed=failed)
+    elif target.path.rstrip("/") == "/moderation" and permissions.can_moderate_anywhere(
+        current_user
+    ):
+        return _render_queue(args, status=400, failed=failed)
+    if default_consultation is not None:
+        return _render_consultation(default_consultation, MultiDict(), status=400, failed=failed)
+    if permissions.can_moderate_anywhere(current_user):
+        return _render_queue(MultiDict(), status=400, failed=failed)
+    form = failed["form"]
+    refuse(400, getattr(form, "opinion_ids_error", None))
+
+
+@bp.post("/opinions/<int:opinion_id>/hide")
+@login_required
+def hide(opinion_id: int):
+    """Hide an opinion from the public, with a reason shown in its place."""
+    op = get_or_404(Opinion, opinion_id)
+    if not permissions.can_moderate(current_user, op.consultation.locality):
+        refuse(403)
+    _changeable(op.consultation)
+    form = HideForm()
+    if form.validate():
+        try:
+            services.hide_opinion(op, by=_user(), reason=form.reason.data)
+        except StateError as exc:
+            db.session.rollback()
+            refuse(409, exc.message)
+        except InvalidInput as exc:
+            db.session.rollback()
+            form.reason.errors = [*form.reason.errors, exc.message]
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "The opinion %(number)s is hidden. Its author has been told why.",
+                    number=op.tracking_number,
+                ),
+                "success",
+            )
+            return redirect(safe_next(url_for("moderation.queue")))
+    return _back_to({"kind": "hide", "opinion_id": op.id, "form": form}, op.consultation)
+
+
+@bp.post("/opinions/<int:opinion_id>/restore")
+@login_required
+def restore(opinion_id: int):
+    """Show a hidden opinion again, or keep a reported one published."""
+    op = get_or_404(Opinion, opinion_id)
+    if not permissions.can_moderate(current_user, op.consultation.locality):
+        refuse(403)
+    _changeable(op.consultation)
+    was_hidden = op.status == "hidden"
+    try:
+        services.restore_opinion(op, by=_user())
+    except StateError as exc:
+        db.session.rollback()
+        refuse(409, exc.message)
+    db.session.commit()
+    if was_hidden:
+        flash(_("The opinion %(number)s is shown again.", number=op.tracking_number), "success")
+    else:
+        flash(
+            _(
+                "The reports on %(number)s were dismissed; it stays published.",
+                number=op.tracking_number,
+            ),
+            "success",
+        )
+    return redirect(safe_next(url_for("moderation.queue")))
+
+
+def _answer(ops: list[Opinion], form: ResponseForm):
+    services.respond(ops, by=_user(), outcome=form.outcome.data, explanation=form.explanation.data)
+    db.session.commit()
+    numbers = ", ".join(op.tracking_number for op in ops)
+    flash(
+        _("The answer was saved and sent to the authors: %(numbers)s.", numbers=numbers), "success"
+    )
+
+
+def _field_error(form: ResponseForm, exc: InvalidInput) -> None:
+    field = (
+        getattr(form, exc.field or "", None) if exc.field in ("outcome", "explanation") else None
+    )
+    if field is not None:
+        field.errors = [*field.errors, exc.message]
+    else:
+        form.form_errors.append(exc.message)
+
+
+@bp.post("/opinions/<int:opinion_id>/response")
+@login_required
+def respond(opinion_id: int):
+    """Answer one opinion (tiếp thu, giải trình)."""
+    op = get_or_404(Opinion, opinion_id)
+    c = op.consultation
+    if not permissions.can_respond(current_user, c):
+        refuse(403)
+    _changeable(c)
+    form = ResponseForm()
+    if form.validate():
+        try:
+            _answer([op], form)
+        except StateError as exc:
+            db.session.rollback()
+            refuse(409, exc.message)
+        except InvalidInput as exc:
+            db.session.rollback()
+            _field_error(form, exc)
+        else:
+            return redirect(safe_next(url_for("moderation.consultation", consultation_id=c.id)))
+    return _back_to({"kind": "answer", "opinion_id": op.id, "form": form}, c)
+
+
+@bp.post("/responses")
+@login_required
+def respond_group():
+    """Answer several alike opinions together with one answer."""
+    user = _user()
+    if not (user.has_role(Role.moderator) or user.has_role(Role.official)):
+        refuse(403)
+    form = GroupResponseForm()
+    valid = form.validate()
+    ops = (
+        list(db.session.scalars(select(Opinion).where(Opinion.id.in_(form.opinion_ids))))
+        if form.opinion_ids
+        else []
+    )
+    if len(ops) != len(form.opinion_ids):
+        refuse(404)
+    consultations = {op.consultation_id: op.consultation for op in ops}
+    for c in consultations.values():
+        if not permissions.can_respond(user, c):
+            refuse(403)
+        _changeable(c)
+    default = next(iter(consultations.values()), None)
+    if len(consultations) > 1:
+        valid = False
+        form.opinion_ids_error = _(
+            "Opinions answered together must belong to the same consultation."
+        )
+    if valid:
+        try:
+            _answer(ops, form)
+        except StateError as exc:
+            db.session.rollback()
+            refuse(409, exc.message)
+        except InvalidInput as exc:
+            db.session.rollback()
+            if exc.field == "opinion_ids":
+                form.opinion_ids_error = exc.message
+            else:
+                _field_error(form, exc)
+        else:
+            fallback = (
+                url_for("moderation.consultation", consultation_id=default.id)
+                if default
+                else url_for("moderation.queue")
+            )
+            return redirect(safe_next(fallback))
+    return _back_to({"kind": "group", "opinion_id": None, "form": form}, default)

@@ -1,0 +1,211 @@
+"""HTTP caching: fingerprinted static files, validators on pages, and an optional short
+cache of the pages anonymous visitors read.
+
+- ``url_for('static', filename=...)`` gains ``?v=<content hash>``; a request carrying the
+  current hash is answered with a one-year immutable lifetime, so a cheap phone downloads
+  style.css once per release. Without (or with an old) ``v`` the file must be revalidated.
+- Every HTML and JSON answer to a GET gets an ETag, so a conditional GET is answered 304
+  without a body. Pages carry the visitor's CSRF token, which is signed afresh on every
+  request: the tag is computed with the token masked and the session's raw secret mixed in,
+  so it changes with the content or the session, never with the signing time.
+- ``PAGE_CACHE_SECONDS`` (default 0: off) keeps the pages of ``PAGE_CACHE_ENDPOINTS`` that an
+  anonymous visitor asks for, per URL and language, for that many seconds in each worker.
+  Logged-in visitors, pending flash messages and anything but a 200 always go to the view.
+  The cached copy holds a placeholder where the CSRF token was; each visitor gets their own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request, session
+from flask_wtf.csrf import generate_csrf
+from werkzeug.security import safe_join
+
+#: Long enough for any release cycle; the URL changes when the file does.
+STATIC_MAX_AGE = 365 * 24 * 3600
+#: Public pages whose anonymous copy may be shared between visitors for a few seconds.
+DEFAULT_PAGE_CACHE_ENDPOINTS = (
+    "consultations.index",
+    "consultations.show",
+    "api.consultations",
+    "api.consultation",
+    "api.opinions",
+)
+_CONDITIONAL_TYPES = ("text/html", "application/json")
+#: Stands in for the CSRF token in a shared copy of a page (not a secret).
+_TOKEN_MARK = "\x1egopy-csrf-token\x1e"  # noqa: S105 - a placeholder, not a password
+
+
+class _StaticVersions:
+    """Content hashes of static files, recomputed when a file's mtime changes."""
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[float, str]] = {}
+
+    def get(self, folder: str | None, filename: str) -> str | None:
+        path = safe_join(folder, filename) if folder else None
+        if path is None:
+            return None
+        try:
+            mtime = os.stat(path).st_mtime
+        except OSError:
+            return None
+        known = self._known.get(path)
+        if known is None or known[0] != mtime:
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+            known = (mtime, digest)
+            self._known[path] = known
+        return known[1]
+
+
+class _PageCache:
+    """A small LRU of (status, mimetype, body) per key, each kept ``ttl`` seconds."""
+
+    def __init__(self, entries: int) -> None:
+        self.entries = entries
+        self._items: OrderedDict[tuple, tuple[float, str, bytes]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> tuple[str, bytes] | None:
+        with self._lock:
+            item = self._items.get(key)
+            if item is None:
+                return None
+            if item[0] < time.monotonic():
+                del self._items[key]
+                return None
+            self._items.move_to_end(key)
+            return item[1], item[2]
+
+    def put(self, key: tuple, ttl: float, mimetype: str, body: bytes) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + ttl, mimetype, body)
+            self._items.move_to_end(key)
+            while len(self._items) > self.entries:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def init_app(app: Flask) -> None:
+    """Fingerprint static URLs, add validators to pages, and serve the anonymous page cache."""
+    app.config.setdefault(
+        "PAGE_CACHE_SECONDS", float(os.environ.get("PAGE_CACHE_SECONDS", "0") or 0)
+    )
+    app.config.setdefault("PAGE_CACHE_ENTRIES", 256)
+    app.config.setdefault("PAGE_CACHE_ENDPOINTS", DEFAULT_PAGE_CACHE_ENDPOINTS)
+    versions = _StaticVersions()
+    pages = _PageCache(int(app.config["PAGE_CACHE_ENTRIES"]))
+    app.extensions["gopy_page_cache"] = pages
+
+    @app.url_defaults
+    def fingerprint_static(endpoint: str, values: dict[str, Any]) -> None:
+        if endpoint == "static" and "filename" in values and "v" not in values:
+            version = versions.get(app.static_folder, values["filename"])
+            if version:
+                values["v"] = version
+
+    @app.before_request
+    def serve_cached_page():
+        key = _page_key()
+        if key is None:
+            return None
+        hit = pages.get(key)
+        if hit is None:
+            g.gopy_page_key = key
+            return None
+        mimetype, body = hit
+        if _TOKEN_MARK.encode() in body:
+            body = body.replace(_TOKEN_MARK.encode(), generate_csrf().encode())
+        return Response(body, status=200, mimetype=mimetype)
+
+    @app.after_request
+    def cache_headers(response: Response) -> Response:
+        if request.endpoint == "static":
+            _static_headers(
+                response,
+                versions.get(app.static_folder, (request.view_args or {}).get("filename", "")),
+            )
+            return response
+        if request.method not in ("GET", "HEAD") or response.status_code != 200:
+            return response
+        if (
+            response.direct_passthrough
+            or response.is_streamed
+            or response.mimetype not in _CONDITIONAL_TYPES
+        ):
+            return response
+        if "attachment" in response.headers.get("Content-Disposition", ""):
+            return response
+        body = response.get_data()
+        token = g.get(_csrf_field())
+        key = g.pop("gopy_page_key", None)
+        if key is not None:
+            stored = body.replace(token.encode(), _TOKEN_MARK.encode()) if token else body
+            pages.put(
+                key, float(current_app.config["PAGE_CACHE_SECONDS"]), response.mimetype, stored
+            )
+        _add_etag(response, body, token)
+        return response
+
+
+def _csrf_field() -> str:
+    return current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+
+
+def _page_key() -> tuple | None:
+    """The cache key of this request, or None when it must go to the view."""
+    config = current_app.config
+    if not config["PAGE_CACHE_SECONDS"] or request.method != "GET":
+        return None
+    if request.endpoint not in config["PAGE_CACHE_ENDPOINTS"]:
+        return None
+    if "_user_id" in session or "_flashes" in session:
+        return None
+    if request.cookies.get(config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+        return None
+    return (request.full_path, request.cookies.get("lang", ""))
+
+
+def _static_headers(response: Response, version: str | None) -> None:
+    cc = response.cache_control
+    if version and request.args.get("v") == version and response.status_code in (200, 304):
+        cc.no_cache = None
+        cc.public = True
+        cc.max_age = STATIC_MAX_AGE
+        cc.immutable = True
+    else:
+        # Unversioned or stale URL: use it, but ask again next time (the ETag makes that cheap).
+        cc.max_age = None
+        cc.immutable = False
+        cc.no_cache = True
+
+
+def _add_etag(response: Response, body: bytes, token: str | None) -> None:
+    if "ETag" not in response.headers:
+        digest = hashlib.blake2b(digest_size=16)
+        if token:
+            # The signed token differs on every request; its session secret does not.
+            digest.update(body.replace(token.encode(), b""))
+            digest.update(str(session.get(_csrf_field(), "")).encode())
+            response.set_etag(digest.hexdigest(), weak=True)
+        else:
+            digest.update(body)
+            response.set_etag(digest.hexdigest())
+    if "Cache-Control" not in response.headers:
+        # Always revalidate; the ETag makes an unchanged page a body-less 304.
+        response.headers["Cache-Control"] = (
+            "public, no-cache" if response.mimetype == "application/json" else "private, no-cache"
+        )
+    if response.mimetype == "text/html":
+        response.vary.add("Cookie")
+    response.make_conditional(request)

@@ -1,0 +1,288 @@
+"""Moderation and answers: hiding and restoring opinions, answering them, counting progress.
+
+Like consultations/services.py, each function checks the consultation's state, changes the
+objects, records an audit event and flushes; it never commits. Mail queued here leaves only
+after the view's commit. Nothing is deleted: a hidden opinion keeps its text, a replaced
+answer keeps its Response row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import case, func, select, update
+
+import mail
+from audit.models import record as audit
+from auth.models import User
+from consultations.models import Flag, Opinion, OpinionStatus, Outcome, Response
+from consultations.services import InvalidInput, StateError, ensure_not_concluded
+from extensions import db
+from moderation.forms import OUTCOME_LABELS
+from textutil import clean_text
+from timeutil import utcnow
+
+REASON_MAX = 1000
+EXPLANATION_MAX = 10_000
+
+__all__ = [
+    "InvalidInput",
+    "StateError",
+    "answer_progress",
+    "hide_opinion",
+    "needs_answer",
+    "needs_answer_clause",
+    "progress_by_consultation",
+    "respond",
+    "restore_opinion",
+]
+
+
+# --- the rule shared with the record ---------------------------------------------------------
+
+
+def needs_answer(opinion: Opinion) -> bool:
+    """Every opinion needs an answer unless its author withdrew it (hidden ones too)."""
+    return opinion.status != OpinionStatus.withdrawn
+
+
+def needs_answer_clause():
+    """``needs_answer`` as a SQL condition on Opinion."""
+    return Opinion.status != OpinionStatus.withdrawn
+
+
+# --- hiding and restoring ------------------------------------------------------------------
+
+
+def _resolve_flags(opinion: Opinion, by: User) -> int:
+    result = db.session.execute(
+        update(Flag)
+        .where(Flag.opinion_id == opinion.id, Flag.resolved_at.is_(None))
+        .values(resolved_at=utcnow(), resolved_by_id=by.id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+def _mail_author(template: str, opinion: Opinion, **context: Any) -> None:
+    author = opinion.author
+    if author is None or not author.email or not author.is_active:
+        return  # offline opinions and deleted accounts have no one to write to
+    mail.queue(
+        template,
+        to=author.email,
+        locale=author.locale,
+        user=author,
+        opinion=opinion,
+        consultation=opinion.consultation,
+        section=opinion.section,
+        outcome_labels=OUTCOME_LABELS,
+        **context,
+    )
+
+
+def hide_opinion(op: Opinion, *, by: User, reason: str | None) -> Opinion:
+    """Hide an opinion from the public with a reason shown in its place; its open reports are
+    resolved and its author is told why."""
+    c = op.consultation
+    ensure_not_concluded(c)
+    if op.status == OpinionStatus.withdrawn:
+        raise StateError(_("This opinion was withdrawn by its author; it is not shown publicly."))
+    if op.status == OpinionStatus.hidden:
+        raise StateError(_("This opinion is already hidden."))
+    reason = clean_text(reason)
+    if not reason:
+        raise InvalidInput(
+            _(
+                "Give the reason for hiding this opinion; it is shown publicly in place of the text."
+            ),
+            "reason",
+        )
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(_("The reason can be at most %(n)d characters.", n=REASON_MAX), "reason")
+    op.status = OpinionStatus.hidden
+    op.hidden_at = utcnow()
+    op.hidden_by_id = by.id
+    op.hidden_reason = reason
+    resolved = _resolve_flags(op, by)
+    db.session.flush()
+    audit(
+        "opinion.hide",
+        op,
+        by=by,
+        locality_id=c.locality_id,
+        consultation_id=c.id,
+        tracking_number=op.tracking_number,
+        reason=reason,
+        flags_resolved=resolved,
+    )
+    _mail_author("opinion_hidden", op, reason=reason)
+    return op
+
+
+def restore_opinion(op: Opinion, *, by: User) -> Opinion:
+    """Show a hidden opinion again; on a published opinion, dismiss its open reports."""
+    c = op.consultation
+    ensure_not_concluded(c)
+    if op.status == OpinionStatus.hidden:
+        previous = op.hidden_reason
+        op.status = OpinionStatus.published
+        # The hiding stays in the audit trail; the opinion row shows today's state.
+        op.hidden_at = op.hidden_by_id = op.hidden_reason = None
+        resolved = _resolve_flags(op, by)
+        db.session.flush()
+        audit(
+            "opinion.restore",
+            op,
+            by=by,
+            locality_id=c.locality_id,
+            consultation_id=c.id,
+            tracking_number=op.tracking_number,
+            hidden_reason=previous,
+            flags_resolved=resolved,
+        )
+        _mail_author("opinion_restored", op)
+        return op
+    if op.status == OpinionStatus.published:
+        resolved = _resolve_flags(op, by)
+        if resolved:
+            db.session.flush()
+            audit(
+                "opinion.keep",
+                op,
+                by=by,
+                locality_id=c.locality_id,
+                consultation_id=c.id,
+                tracking_number=op.tracking_number,
+                flags_resolved=resolved,
+            )
+            return op
+        raise StateError(_("This opinion is not hidden."))
+    raise StateError(_("This opinion was withdrawn by its author; it is not shown publicly."))
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def _outcome(value: Any) -> Outcome:
+    try:
+        return Outcome(value)
+    except ValueError:
+        raise InvalidInput(_("Choose the outcome of the answer."), "outcome") from None
+
+
+def respond(
+    opinions: Iterable[Opinion], *, by: User, outcome: Outcome | str, explanation: str | None
+) -> Response:
+    """Answer one opinion or a group of alike ones of the same consultation with one Response.
+
+    An earlier answer of any of them is replaced: its row stays, the opinion is relinked and
+    the change is in the audit trail. Each author is told the answer.
+    """
+    unique: dict[int, Opinion] = {}
+    for op in opinions:
+        unique.setdefault(op.id, op)
+    ops = sorted(unique.values(), key=lambda o: o.id)
+    if not ops:
+        raise InvalidInput(_("Choose the opinions to answer."), "opinion_ids")
+    c = ops[0].consultation
+    if any(op.consultation_id != c.id for op in ops):
+        raise InvalidInput(
+            _("Opinions answered together must belong to the same consultation."), "opinion_ids"
+        )
+    ensure_not_concluded(c)
+    withdrawn = [op.tracking_number for op in ops if not needs_answer(op)]
+    if withdrawn:
+        raise StateError(
+            _("A withdrawn opinion needs no answer: %(numbers)s.", numbers=", ".join(withdrawn))
+        )
+    chosen = _outcome(outcome)
+    explanation = clean_text(explanation)
+    if not explanation:
+        raise InvalidInput(_("Write the explanation of the answer."), "explanation")
+    if len(explanation) > EXPLANATION_MAX:
+        raise InvalidInput(
+            _("The explanation can be at most %(n)d characters.", n=EXPLANATION_MAX), "explanation"
+        )
+
+    response = Response(
+        consultation_id=c.id, outcome=chosen, explanation=explanation, author_id=by.id
+    )
+    db.session.add(response)
+    db.session.flush()
+    replaced = []
+    for op in ops:
+        old = op.response_id
+        op.response = response
+        if old is not None and old != response.id:
+            replaced.append((op, old))
+    db.session.flush()
+    audit(
+        "response.create",
+        response,
+        by=by,
+        locality_id=c.locality_id,
+        consultation_id=c.id,
+        outcome=chosen.value,
+        explanation=explanation,
+        opinion_ids=[op.id for op in ops],
+        tracking_numbers=[op.tracking_number for op in ops],
+    )
+    for op, old in replaced:
+        audit(
+            "opinion.answer_replace",
+            op,
+            by=by,
+            locality_id=c.locality_id,
+            consultation_id=c.id,
+            tracking_number=op.tracking_number,
+            old_response_id=old,
+            new_response_id=response.id,
+        )
+    for op in ops:
+        _mail_author("opinion_answered", op, response=response)
+    return response
+
+
+# --- progress --------------------------------------------------------------------------------
+
+
+def answer_progress(consultation_id: int) -> dict[str, Any]:
+    """Opinions needing an answer and those answered, overall and per section (None is the
+    whole draft), in one grouped query."""
+    rows = db.session.execute(
+        select(Opinion.section_id, func.count(), func.count(Opinion.response_id))
+        .where(Opinion.consultation_id == consultation_id, needs_answer_clause())
+        .group_by(Opinion.section_id)
+    ).all()
+    sections: dict[int | None, dict[str, int]] = {}
+    total = answered = 0
+    for section_id, n, done in rows:
+        sections[section_id] = {"total": n, "answered": done}
+        total += n
+        answered += done
+    return {
+        "total": total,
+        "answered": answered,
+        "remaining": total - answered,
+        "complete": answered == total,
+        "sections": sections,
+    }
+
+
+def progress_by_consultation(consultation_ids: list[int]) -> dict[int, dict[str, int]]:
+    """For a page of consultations: to answer, answered and hidden, in one grouped query."""
+    if not consultation_ids:
+        return {}
+    hidden = func.sum(case((Opinion.status == OpinionStatus.hidden, 1), else_=0))
+    rows = db.session.execute(
+        select(Opinion.consultation_id, func.count(), func.count(Opinion.response_id), hidden)
+        .where(Opinion.consultation_id.in_(consultation_ids), needs_answer_clause())
+        .group_by(Opinion.consultation_id)
+    ).all()
+    out = {cid: {"total": 0, "answered": 0, "hidden": 0} for cid in consultation_ids}
+    for cid, n, done, n_hidden in rows:
+        out[cid] = {"total": n, "answered": done, "hidden": int(n_hidden or 0)}
+    return out

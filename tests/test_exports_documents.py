@@ -1,0 +1,236 @@
+"""The record as DOCX and PDF (Decree 30/2020 layout), and the staff's full DOCX/PDF export."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+
+import docx
+import pytest
+import sqlalchemy as sa
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from pypdf import PdfReader
+
+from consultations.models import (
+    Consultation,
+    Opinion,
+    OpinionStatus,
+    Record,
+    Response,
+    Review,
+    Status,
+)
+from extensions import db
+from timeutil import utcnow
+
+NATION = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+MOTTO = "Độc lập - Tự do - Hạnh phúc"
+
+
+@pytest.fixture
+def closed(app, make):
+    """A closed consultation whose opinions are all answered (one hidden, one withdrawn)."""
+    cid = make.consultation("open")
+    ids = {
+        "online": make.opinion(cid, body="Đồng ý mở rộng ngõ lên 4 mét.", section_position=4),
+        "hidden": make.opinion(cid, body="Lời lẽ thô tục không được đăng.", stance="disagree"),
+        "withdrawn": make.opinion(cid, who="admin", body="Ý kiến đã rút lại.", stance="suggest"),
+        "paper": make.opinion(cid, who="official", body="Đề nghị giữ nguyên hiện trạng.", channel="paper",
+                              stance="disagree", section_position=2),
+    }
+    with app.app_context():
+        hidden = db.session.get(Opinion, ids["hidden"])
+        hidden.status, hidden.hidden_reason, hidden.hidden_at = OpinionStatus.hidden, "Ngôn từ thô tục", utcnow()
+        withdrawn = db.session.get(Opinion, ids["withdrawn"])
+        withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
+        accepted = Response(consultation_id=cid, outcome="accepted", explanation="Tiếp thu, sửa Điều 3.")
+        refused = Response(consultation_id=cid, outcome="not_accepted", explanation="Giữ như dự thảo vì an toàn giao thông.")
+        db.session.add_all([accepted, refused])
+        db.session.flush()
+        db.session.get(Opinion, ids["online"]).response_id = accepted.id
+        db.session.get(Opinion, ids["paper"]).response_id = refused.id
+        hidden.response_id = refused.id
+        db.session.add(Review(consultation_id=cid, body="Ủy ban MTTQ phường đồng thuận với dự thảo."))
+        c = db.session.get(Consultation, cid)
+        c.stored_status, c.closes_at = Status.closed, utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        numbers = {k: db.session.get(Opinion, v).tracking_number for k, v in ids.items()}
+    return cid, numbers
+
+
+@pytest.fixture
+def concluded(app, client, auth, closed):
+    cid, numbers = closed
+    auth.login("moderator@example.vn")
+    response = client.post(f"/consultations/{cid}/record/publish", data={"conclusion": "Thống nhất ban hành quy định."})
+    assert response.status_code == 302
+    auth.logout()
+    with app.app_context():
+        content_hash = db.session.scalar(sa.select(Record.content_hash).where(Record.consultation_id == cid))
+    return cid, numbers, content_hash
+
+
+def paragraphs(document) -> list:
+    return list(document.paragraphs)
+
+
+def find(document, text):
+    return next(p for p in document.paragraphs if p.text == text)
+
+
+def cell_paragraph(table, text):
+    for row in table.rows:
+        for cell in row.cells:
+            for p in cell.paragraphs:
+                if p.text == text:
+                    return p
+    raise AssertionError(f"{text!r} not in the table")
+
+
+@pytest.mark.postgres
+def test_record_docx_is_an_administrative_report(client, concluded):
+    cid, numbers, content_hash = concluded
+    response = client.get(f"/consultations/{cid}/record.docx")  # public once concluded
+    assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.headers["Content-Disposition"].endswith('.docx')
+    document = docx.Document(io.BytesIO(response.get_data()))
+
+    # Normal style: Times New Roman for every script, 13-14 pt
+    normal = document.styles["Normal"]
+    assert normal.font.name == "Times New Roman"
+    assert 13 <= normal.font.size.pt <= 14
+    rfonts = normal.element.rPr.find(qn("w:rFonts"))
+    for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+        assert rfonts.get(qn(attr)) == "Times New Roman"
+
+    # the two-column header: issuing body left, national name and motto right
+    header = document.tables[0]
+    assert len(header.columns) == 2
+    left = header.rows[0].cells[0].text
+    assert "ỦY BAN NHÂN DÂN" in left
+    assert "PHƯỜNG BA ĐÌNH" in left
+    assert all(r.bold for r in cell_paragraph(header, "PHƯỜNG BA ĐÌNH").runs)
+    assert cell_paragraph(header, "Số: …/BC-UBND")
+    nation = cell_paragraph(header, NATION)
+    assert all(r.bold for r in nation.runs)
+    motto = cell_paragraph(header, MOTTO)
+    assert all(r.bold and r.underline for r in motto.runs)
+    date_line = header.rows[1].cells[1].paragraphs[0]
+    assert re.fullmatch(r"Ba Đình, ngày \d\d tháng \d{1,2} năm \d{4}", date_line.text)
+    assert all(r.italic for r in date_line.runs)
+    assert header._tbl.tblPr.find(qn("w:tblBorders")) is not None  # borderless
+
+    title = find(document, "BÁO CÁO")
+    assert title.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    assert all(r.bold for r in title.runs)
+    subtitle = find(document, "Tổng hợp, tiếp thu, giải trình ý kiến đối với Quy định quản lý đất đai phường Ba Đình")
+    assert subtitle.alignment == WD_ALIGN_PARAGRAPH.CENTER
+    assert all(r.bold for r in subtitle.runs)
+
+    text = "\n".join(p.text for p in document.paragraphs)
+    for heading in ("Thời gian lấy ý kiến", "Hình thức lấy ý kiến", "Kết quả lấy ý kiến", "Kết luận"):
+        assert heading in text
+    assert "Thống nhất ban hành quy định." in text
+    assert "Ủy ban MTTQ phường đồng thuận với dự thảo." in text
+    assert content_hash in text
+
+    # the table of opinions and answers: one row per opinion under the header
+    table = next(t for t in document.tables if t.rows[0].cells[0].text == "STT" and len(t.columns) == 6)
+    assert [c.text for c in table.rows[0].cells] == [
+        "STT", "Mã số ý kiến", "Điều, khoản", "Tóm tắt nội dung ý kiến", "Quan điểm", "Tiếp thu, giải trình",
+    ]
+    rows = {r.cells[1].text: [c.text for c in r.cells] for r in table.rows[1:]}
+    assert set(rows) == set(numbers.values())
+    assert rows[numbers["online"]][2] == "Điều 3. Lộ giới đường ngõ"
+    assert rows[numbers["online"]][5] == "Tiếp thu: Tiếp thu, sửa Điều 3."
+    assert "Ngôn từ thô tục" in rows[numbers["hidden"]][3]
+    assert "Lời lẽ thô tục" not in " ".join(" ".join(r) for r in rows.values())
+    assert "rút lại" in rows[numbers["withdrawn"]][3]
+
+    figures = next(t for t in document.tables if t.rows[0].cells[0].text == "Nội dung")
+    assert [c.text for c in figures.rows[1].cells] == ["Tổng số ý kiến nhận được", "4"]
+
+    signature = document.tables[-1]
+    assert "TM. ỦY BAN NHÂN DÂN" in signature.rows[0].cells[1].text
+    assert "CHỦ TỊCH" in signature.rows[0].cells[1].text
+
+
+@pytest.mark.postgres
+def test_record_pdf_has_the_vietnamese_text_and_the_hash(client, concluded):
+    cid, numbers, content_hash = concluded
+    response = client.get(f"/consultations/{cid}/record.pdf")
+    assert response.status_code == 200
+    assert response.mimetype == "application/pdf"
+    reader = PdfReader(io.BytesIO(response.get_data()))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert NATION in text
+    assert MOTTO in text
+    assert "ỦY BAN NHÂN DÂN" in text
+    assert "BÁO CÁO" in text
+    assert "Tổng hợp, tiếp thu, giải trình ý kiến" in text
+    assert content_hash in re.sub(r"\s+", "", text)
+    for number in numbers.values():
+        assert number in text
+    assert "Lời lẽ thô tục" not in text
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for page in reader.pages
+        for font in page["/Resources"]["/Font"].values()
+    }
+    assert fonts
+    assert all("Liberation-Serif" in f or "DejaVu" in f for f in fonts)
+
+
+def test_draft_record_documents_say_they_are_drafts(client, auth, closed):
+    cid, _ = closed
+    auth.login("official@example.vn")
+    document = docx.Document(io.BytesIO(client.get(f"/consultations/{cid}/record.docx").get_data()))
+    text = "\n".join(p.text for p in document.paragraphs)
+    assert "Dự thảo báo cáo, chưa công bố" in text
+    assert "SHA-256" not in text
+    pdf = PdfReader(io.BytesIO(client.get(f"/consultations/{cid}/record.pdf").get_data()))
+    assert "chưa công bố" in pdf.pages[0].extract_text()
+
+
+@pytest.mark.postgres
+def test_staff_docx_and_pdf_exports_hold_every_opinion_in_full(client, auth, world, closed):
+    cid, numbers = closed
+    auth.login("reviewer@example.vn")
+    response = client.get(f"/consultations/{cid}/export.docx")
+    assert response.status_code == 200
+    document = docx.Document(io.BytesIO(response.get_data()))
+    section = document.sections[0]
+    assert section.page_width > section.page_height  # landscape for the wide table
+    table = next(t for t in document.tables if t.rows[0].cells[0].text == "STT")
+    rows = {r.cells[1].text: [c.text for c in r.cells] for r in table.rows[1:]}
+    assert set(rows) == set(numbers.values())
+    assert "Lời lẽ thô tục không được đăng." in rows[numbers["hidden"]][4]
+    assert rows[numbers["hidden"]][7] == "Đã ẩn"
+    assert rows[numbers["withdrawn"]][7] == "Đã rút"
+    assert rows[numbers["paper"]][8] == "Trần Thị B"
+    all_text = " ".join(" ".join(r) for r in rows.values())
+    assert world.email("resident") not in all_text
+
+    pdf = client.get(f"/consultations/{cid}/export.pdf")
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages).split())
+    assert NATION in text
+    assert "BẢNG TỔNG HỢP" in text
+    assert "Lời lẽ thô tục không được đăng." in text
+    assert world.email("resident") not in text
+
+
+@pytest.mark.parametrize("fmt", ["docx", "pdf"])
+def test_export_command_writes_documents(runner, closed, tmp_path, fmt):
+    cid, numbers = closed
+    out = tmp_path / f"out.{fmt}"
+    result = runner.invoke(args=["export", str(cid), "--format", fmt, "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    if fmt == "docx":
+        text = " ".join(c.text for t in docx.Document(str(out)).tables for r in t.rows for c in r.cells)
+    else:
+        text = " ".join(p.extract_text() for p in PdfReader(str(out)).pages)
+    assert all(n in text for n in numbers.values())

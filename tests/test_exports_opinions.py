@@ -1,0 +1,207 @@
+"""Exports of every opinion (CSV, XLSX, JSON) for reviewers, moderators and officials."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import timedelta
+
+import openpyxl
+import pytest
+
+from consultations.exports import COLUMNS
+from consultations.models import Consultation, Opinion, OpinionStatus, Response, Status
+from extensions import db
+from timeutil import utcnow
+
+FORMATS = ["csv", "xlsx", "json", "docx", "pdf"]
+
+
+@pytest.fixture
+def consultation(app, make):
+    """A closed consultation: an online opinion on an article, a hidden one, a withdrawn one,
+    a paper ballot entered by an official, and one starting like a spreadsheet formula."""
+    cid = make.consultation("open")
+    ids = {
+        "online": make.opinion(cid, body="Đồng ý mở rộng ngõ lên 4 mét.", section_position=3),
+        "hidden": make.opinion(cid, body="Nội dung xúc phạm bị ẩn.", stance="disagree"),
+        "withdrawn": make.opinion(cid, who="admin", body="Ý kiến đã rút.", stance="suggest"),
+        "paper": make.opinion(cid, who="official", body="Phiếu giấy: đề nghị giữ nguyên.",
+                              channel="paper", section_position=1),
+        "formula": make.opinion(cid, body="=HYPERLINK(\"http://evil\")", stance="suggest"),
+    }
+    with app.app_context():
+        hidden = db.session.get(Opinion, ids["hidden"])
+        hidden.status, hidden.hidden_reason, hidden.hidden_at = OpinionStatus.hidden, "Xúc phạm", utcnow()
+        withdrawn = db.session.get(Opinion, ids["withdrawn"])
+        withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
+        response = Response(consultation_id=cid, outcome="partly_accepted", explanation="Tiếp thu một phần.")
+        db.session.add(response)
+        db.session.flush()
+        db.session.get(Opinion, ids["online"]).response_id = response.id
+        c = db.session.get(Consultation, cid)
+        c.stored_status, c.closes_at = Status.closed, utcnow() - timedelta(seconds=1)
+        db.session.commit()
+        numbers = {k: db.session.get(Opinion, v).tracking_number for k, v in ids.items()}
+    return cid, numbers
+
+
+def fetch(client, cid, fmt):
+    return client.get(f"/consultations/{cid}/export.{fmt}")
+
+
+# --- who may export ------------------------------------------------------------------------------------
+
+def test_anonymous_is_sent_to_login(client, consultation):
+    cid, _ = consultation
+    for fmt in FORMATS:
+        response = fetch(client, cid, fmt)
+        assert response.status_code == 302
+        assert "/auth/login" in response.headers["Location"]
+
+
+def test_others_are_refused(client, auth, consultation):
+    cid, _ = consultation
+    for who in ("resident", "official_other", "unverified"):
+        auth.login(f"{who}@example.vn")
+        for fmt in FORMATS:
+            assert fetch(client, cid, fmt).status_code == 403, (who, fmt)
+        auth.logout()
+
+
+def test_staff_of_the_locality_may_export(client, auth, consultation):
+    cid, _ = consultation
+    for who in ("reviewer", "moderator", "official"):
+        auth.login(f"{who}@example.vn")
+        response = fetch(client, cid, "csv")
+        assert response.status_code == 200, who
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.headers["Cache-Control"] == "private, no-store"
+        auth.logout()
+
+
+def test_unknown_consultation_is_404(client, auth, world):
+    auth.login("reviewer@example.vn")
+    assert client.get("/consultations/424242/export.csv").status_code == 404
+
+
+# --- the files, parsed back ----------------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_csv_has_a_bom_every_opinion_and_no_email(client, auth, world, consultation):
+    cid, numbers = consultation
+    auth.login("reviewer@example.vn")
+    response = fetch(client, cid, "csv")
+    assert response.mimetype == "text/csv"
+    assert response.is_streamed
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert list(rows[0].keys()) == COLUMNS
+    by_number = {r["tracking_number"]: r for r in rows}
+    assert set(by_number) == set(numbers.values())
+
+    online = by_number[numbers["online"]]
+    assert online["section_position"] == "3"  # position 1 is the preamble
+    assert online["section_heading"] == "Điều 2. Đối tượng áp dụng"
+    assert online["status"] == "published"
+    assert online["channel"] == "online"
+    assert online["contributor"] == "Người dân resident"
+    assert online["locality_code"] == "00004-T1"
+    assert online["response_outcome"] == "partly_accepted"
+    assert online["response_explanation"] == "Tiếp thu một phần."
+    assert online["created_at"].endswith("+07:00")
+
+    hidden = by_number[numbers["hidden"]]
+    assert hidden["status"] == "hidden"
+    assert hidden["hidden_reason"] == "Xúc phạm"
+    assert hidden["body"] == "Nội dung xúc phạm bị ẩn."
+    withdrawn = by_number[numbers["withdrawn"]]
+    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["withdrawn_at"].endswith("+07:00")
+    paper = by_number[numbers["paper"]]
+    assert paper["channel"] == "paper"
+    assert paper["contributor"] == "Trần Thị B"
+    # a cell a spreadsheet would run as a formula is neutralised
+    assert by_number[numbers["formula"]]["body"].startswith("'=")
+
+    text = raw.decode("utf-8-sig")
+    for who in ("resident", "admin", "official"):
+        assert world.email(who) not in text
+    assert "Nguyễn Văn" not in text  # legal names are private
+
+
+@pytest.mark.postgres
+def test_xlsx_has_a_frozen_filtered_header_and_every_opinion(client, auth, world, consultation):
+    cid, numbers = consultation
+    auth.login("moderator@example.vn")
+    with fetch(client, cid, "xlsx") as response:  # closing it closes (and deletes) the temp file
+        assert response.status_code == 200
+        assert response.mimetype.endswith("spreadsheetml.sheet")
+        wb = openpyxl.load_workbook(io.BytesIO(response.get_data()))
+    ws = wb.active
+    rows = list(ws.iter_rows(values_only=True))
+    assert list(rows[0]) == COLUMNS
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref == f"A1:O{len(numbers) + 1}"
+    assert ws.column_dimensions["H"].width == 80
+    by_number = {r[0]: dict(zip(COLUMNS, r, strict=True)) for r in rows[1:]}
+    assert set(by_number) == set(numbers.values())
+    assert by_number[numbers["hidden"]]["status"] == "hidden"
+    # stored as text, not as a formula
+    assert by_number[numbers["formula"]]["body"] == '=HYPERLINK("http://evil")'
+    assert ws.cell(row=1 + list(by_number).index(numbers["formula"]) + 1, column=8).data_type == "s"
+    flat = " ".join(str(v) for r in rows for v in r if v is not None)
+    assert world.email("resident") not in flat
+
+
+@pytest.mark.postgres
+def test_json_is_an_array_of_every_opinion(client, auth, world, consultation):
+    cid, numbers = consultation
+    auth.login("official@example.vn")
+    response = fetch(client, cid, "json")
+    assert response.mimetype == "application/json"
+    assert response.is_streamed
+    items = json.loads(response.get_data(as_text=True))
+    assert [set(i) for i in items] == [set(COLUMNS)] * len(numbers)
+    assert {i["tracking_number"] for i in items} == set(numbers.values())
+    withdrawn = next(i for i in items if i["tracking_number"] == numbers["withdrawn"])
+    assert withdrawn["status"] == "withdrawn"
+    assert withdrawn["body"] == "Ý kiến đã rút."
+    assert world.email("resident") not in response.get_data(as_text=True)
+
+
+def test_an_empty_consultation_exports_just_the_header(client, auth, make):
+    cid = make.consultation("open")
+    auth.login("reviewer@example.vn")
+    assert json.loads(fetch(client, cid, "json").get_data(as_text=True)) == []
+    rows = list(csv.reader(io.StringIO(fetch(client, cid, "csv").get_data().decode("utf-8-sig"))))
+    assert rows == [COLUMNS]
+
+
+# --- the command line ----------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_export_command_writes_the_same_files(runner, consultation, tmp_path):
+    cid, numbers = consultation
+    for fmt in ("csv", "xlsx", "json"):
+        out = tmp_path / f"out.{fmt}"
+        result = runner.invoke(args=["export", str(cid), "--format", fmt, "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        assert "5 opinions written" in result.stderr
+        if fmt == "csv":
+            rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
+            found = {r["tracking_number"] for r in rows}
+        elif fmt == "json":
+            found = {i["tracking_number"] for i in json.loads(out.read_text(encoding="utf-8"))}
+        else:
+            ws = openpyxl.load_workbook(out).active
+            found = {r[0] for r in ws.iter_rows(min_row=2, values_only=True)}
+        assert found == set(numbers.values()), fmt
+
+
+def test_export_command_refuses_an_unknown_consultation(runner, world, tmp_path):
+    result = runner.invoke(args=["export", "999", "--format", "csv", "--output", str(tmp_path / "x.csv")])
+    assert result.exit_code != 0
+    assert "does not exist" in result.output

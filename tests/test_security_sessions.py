@@ -1,0 +1,232 @@
+"""Sessions, redirects, security headers and CSRF, as a browser would meet them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+import pytest
+import sqlalchemy as sa
+from conftest import PASSWORD, Client, find_link, outbox
+
+from app import create_app
+from extensions import db
+
+NEW_PASSWORD = "Mật-khẩu-mới-rất-dài-2027"
+
+
+def session_cookie(response) -> str:
+    cookies = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
+    assert cookies, "no session cookie set"
+    return cookies[-1]
+
+
+def test_session_cookie_flags_over_http(client, world):
+    response = client.post("/auth/login", data={"email": world.email("resident"), "password": PASSWORD})
+    assert response.status_code == 302
+    cookie = session_cookie(response)
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Secure" not in cookie  # plain http (development): a Secure cookie would never come back
+
+
+def test_session_cookie_secure_and_hsts_over_https(database_url, tmp_path):
+    url, engine_options = database_url
+    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(16), "SQLALCHEMY_DATABASE_URI": url,
+                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options, "BASE_URL": "https://gopy.example.vn",
+                      "RATELIMIT_ENABLED": False, "OUTBOX_DIR": str(tmp_path / "o")})
+    app.test_client_class = Client
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": "nobody@example.vn", "password": "x"})
+    assert response.status_code == 400
+    cookie = session_cookie(response)
+    assert "Secure" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+
+
+def _logged_in(app, email: str) -> Client:
+    client = app.test_client()
+    response = client.post("/auth/login", data={"email": email, "password": PASSWORD})
+    assert response.status_code == 302
+    assert client.get("/me/account").status_code == 200
+    return client
+
+
+def test_password_change_ends_other_sessions(app, world):
+    email = world.email("resident")
+    phone, laptop = _logged_in(app, email), _logged_in(app, email)
+    response = laptop.post("/me/account/password", data={
+        "pw-current_password": PASSWORD, "pw-password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert laptop.get("/me/account").status_code == 200  # this device stays logged in
+    assert phone.get("/me/account").status_code == 302  # the other is logged out
+    assert "/auth/login" in phone.get("/me/account").headers["Location"]
+
+
+def test_password_reset_ends_other_sessions(app, world):
+    email = world.email("resident")
+    stolen = _logged_in(app, email)
+    owner = app.test_client()
+    assert owner.post("/auth/reset", data={"email": email}).status_code == 200
+    link = find_link(outbox(app)[-1]["text"], r"http://localhost/auth/reset/\S+")
+    path = link.removeprefix("http://localhost")
+    response = owner.post(path, data={"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert stolen.get("/me/account").status_code == 302
+    # The link works once.
+    assert owner.post(path, data={"password": NEW_PASSWORD + "x", "confirm": NEW_PASSWORD + "x"}).status_code == 400
+
+
+def test_old_cookie_is_useless_after_password_change(app, world):
+    """A copied session cookie (stolen earlier) stops working once the password changes."""
+    email = world.email("resident")
+    client = _logged_in(app, email)
+    copied = client.get_cookie("session").value
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    assert thief.get("/me/account").status_code == 200
+    client.post("/me/account/password", data={
+        "pw-current_password": PASSWORD, "pw-password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    assert thief.get("/me/account").status_code == 302
+
+
+EVIL_NEXT = [
+    "//evil.example", "//evil.example/me", "https://evil.example", "http://evil.example/auth/login",
+    "/\\evil.example", "\\\\evil.example", "javascript:alert(1)", "  //evil.example", "/%2F%2Fevil.example",
+    "https:evil.example", "///evil.example", "\t//evil.example",
+]
+
+
+@pytest.mark.parametrize("target", EVIL_NEXT)
+def test_next_never_leaves_the_site(client, world, target):
+    response = client.post("/auth/login?" + _q({"next": target}),
+                           data={"email": world.email("resident"), "password": PASSWORD})
+    assert response.status_code == 302
+    _assert_local(response.headers["Location"])
+    response = client.post("/auth/language", data={"lang": "en", "next": target})
+    assert response.status_code == 302
+    _assert_local(response.headers["Location"])
+
+
+def test_next_inside_the_site_is_kept(client, world):
+    response = client.post("/auth/login?next=/me/opinions", data={"email": world.email("resident"), "password": PASSWORD})
+    assert response.headers["Location"].endswith("/me/opinions")
+
+
+def _q(params: dict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(params)
+
+
+def _assert_local(location: str) -> None:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(location)
+    assert parts.netloc in ("", "localhost"), location
+    assert "evil" not in parts.netloc
+    assert not location.lstrip().startswith(("//", "\\", "javascript:")), location
+    assert parts.scheme in ("", "http", "https"), location
+
+
+def _get_paths(world, cid: int, oid: int) -> list[tuple[str | None, str]]:
+    return [
+        (None, "/"), (None, "/?q=đất"), (None, f"/consultations/{cid}"), (None, "/auth/login"),
+        (None, "/auth/register"), (None, "/auth/reset"), (None, "/me/privacy"), (None, "/healthz"),
+        (None, "/api/v1/consultations"), (None, f"/api/v1/consultations/{cid}/opinions"),
+        (None, "/static/style.css"), (None, "/no/such/page"), (None, "/consultations/999999"),
+        (None, f"/consultations/{cid}/record"), (None, "/me/account"),
+        ("resident", "/me/account"), ("resident", "/me/opinions"), ("resident", "/me/data"),
+        ("resident", f"/opinions/{oid}/edit"), ("resident", "/moderation/"),
+        ("official", "/consultations/new"), ("official", f"/consultations/{cid}/export.csv"),
+        ("moderator", "/moderation/"), ("reviewer", "/audit/"),
+    ]
+
+
+def test_security_headers_on_every_page(app, world, make):
+    cid = make.consultation("open")
+    oid = make.opinion(cid)
+    clients: dict[str | None, Client] = {None: app.test_client()}
+    for who, path in _get_paths(world, cid, oid):
+        if who not in clients:
+            clients[who] = _logged_in(app, world.email(who))
+        response = clients[who].get(path)
+        response.close()  # static files are streamed
+        headers = response.headers
+        assert response.status_code < 500, path
+        assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), path
+        assert "script-src 'self'" in headers["Content-Security-Policy"], path
+        assert "unsafe-inline" not in headers["Content-Security-Policy"].split("script-src")[1].split(";")[0], path
+        assert headers.get("X-Content-Type-Options") == "nosniff", path
+        assert headers.get("X-Frame-Options") == "DENY", path
+        assert headers.get("Referrer-Policy"), path
+        assert "Strict-Transport-Security" not in headers, path  # only over https
+        if response.mimetype == "text/html":
+            page = response.get_data(as_text=True)
+            # No inline script the CSP would block (and that an attacker could hide among).
+            assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page), path
+            assert not re.search(r"\son[a-z]+\s*=", page), f"inline event handler on {path}"
+
+
+def _post_routes(app) -> list[str]:
+    return sorted({r.rule for r in app.url_map.iter_rules() if "POST" in r.methods})
+
+
+def _fill(rule: str, ids: dict[str, int]) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(ids.get(m.group(1), 1)), rule)
+
+
+def test_every_form_route_refuses_a_post_without_csrf_token(app, world, make):
+    cid = make.consultation("open")
+    draft = make.consultation("draft")
+    oid = make.opinion(cid)
+    with app.app_context():
+        from consultations.models import Section
+
+        section = db.session.scalar(sa.select(Section.id).where(Section.consultation_id == draft).limit(1))
+    ids = {"consultation_id": cid, "opinion_id": oid, "section_id": section, "token": "x", "review_id": 1}
+    routes = _post_routes(app)
+    assert "/consultations/<int:consultation_id>/opinions" in routes
+    assert "/auth/login" in routes
+    for who in (None, "resident", "official", "moderator", "admin"):
+        client = _logged_in(app, world.email(who)) if who else app.test_client()
+        with app.app_context():
+            before = {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+        for rule in routes:
+            path = _fill(rule, ids)
+            if rule.endswith("<int:consultation_id>/edit") or "sections" in rule:
+                path = _fill(rule, {**ids, "consultation_id": draft})
+            data = {"body": "x", "reason": "x", "email": world.email("resident"), "password": PASSWORD,
+                    "lang": "en", "title": "x", "conclusion": "x", "outcome": "noted", "explanation": "x"}
+            response = client.post(path, data=data, csrf=False)
+            assert response.status_code == 400, f"{who or 'anonymous'} POST {path} without CSRF token: {response.status_code}"
+            # A forged token is refused too.
+            response = client.post(path, data={**data, "csrf_token": "forged"}, csrf=False)
+            assert response.status_code == 400, f"{who or 'anonymous'} POST {path} with a forged token"
+        with app.app_context():
+            after = {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+        assert after == before
+        if who:  # still logged in: the refusals did not log anyone out or in
+            assert client.get("/me/account").status_code == 200
+
+
+def test_csrf_token_of_another_session_is_refused(app, world, make):
+    cid = make.consultation("open")
+    attacker = app.test_client()
+    token = attacker.csrf_token()
+    victim = _logged_in(app, world.email("resident"))
+    response = victim.post(f"/consultations/{cid}/opinions", data={"body": "Giả mạo", "stance": "agree",
+                                                                  "csrf_token": token}, csrf=False)
+    assert response.status_code == 400
+
+
+def test_login_form_does_not_reveal_whether_an_account_exists(client, world):
+    known = client.post("/auth/login", data={"email": world.email("resident"), "password": "wrong"})
+    unknown = client.post("/auth/login", data={"email": "nobody@example.vn", "password": "wrong"})
+    assert known.status_code == unknown.status_code == 400
+    strip = re.compile(r'name="csrf_token"[^>]*>|value="[^"]*@example.vn"')
+    assert strip.sub("", known.get_data(as_text=True)) == strip.sub("", unknown.get_data(as_text=True))

@@ -1,0 +1,201 @@
+"""Uploaded files: checked by their content, never by the name or type the browser claims,
+stored under a random name in ``UPLOAD_DIR``.
+
+    stored = uploads.save(request.files["file"], allowed={"pdf"})   # raises UploadError
+    Attachment(filename=stored.filename, content_type=stored.content_type, size=stored.size,
+               stored_name=stored.stored_name, sha256=stored.sha256)
+    ...
+    return uploads.send(a.stored_name, filename=a.filename, content_type=a.content_type)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import os
+import re
+import secrets
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from flask import current_app, send_file
+from flask_babel import gettext as _
+from werkzeug.datastructures import FileStorage
+
+from textutil import clean_text, safe_filename
+from web import refuse
+
+#: kind -> (content type, extensions accepted in the sender's file name)
+KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "pdf": ("application/pdf", ("pdf",)),
+    "png": ("image/png", ("png",)),
+    "jpeg": ("image/jpeg", ("jpg", "jpeg")),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", ("docx",)),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", ("xlsx",)),
+}
+DOCUMENTS = frozenset({"pdf", "docx", "xlsx"})
+IMAGES = frozenset({"png", "jpeg"})
+
+#: Office files are zip archives; refuse archives that would unpack to more than this
+#: (a "zip bomb" sent to whoever converts or indexes the file later).
+MAX_UNPACKED_BYTES = 200 * 1024 * 1024
+MAX_ZIP_ENTRIES = 5000
+
+_STORED_NAME = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
+
+
+class UploadError(ValueError):
+    """The file is refused; ``message`` is translated and meant for the person who sent it."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    #: Random name under UPLOAD_DIR, e.g. "3f2a…9c.pdf"; never derived from user input.
+    stored_name: str
+    #: The sender's file name, cleaned, for display and downloads.
+    filename: str
+    #: From the content, not from the browser.
+    content_type: str
+    kind: str
+    size: int
+    sha256: str
+
+
+def detect(data: bytes) -> str | None:
+    """The kind of file ``data`` is, by its first bytes (and, for zip, its table of contents)."""
+    if data.startswith(b"%PDF-"):
+        return "pdf"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if data.startswith(b"PK\x03\x04"):
+        return _office_kind(data)
+    return None
+
+
+def _office_kind(data: bytes) -> str | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            infos = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return None
+    names = {info.filename for info in infos}
+    if len(infos) > MAX_ZIP_ENTRIES or sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
+        return None
+    if "[Content_Types].xml" not in names:
+        return None
+    # Macro-enabled documents (.docm/.xlsm renamed) carry a VBA project: refused.
+    if any(name.endswith("vbaProject.bin") for name in names):
+        return None
+    if "word/document.xml" in names:
+        return "docx"
+    if "xl/workbook.xml" in names:
+        return "xlsx"
+    return None
+
+
+def clean_filename(name: str | None, kind: str) -> str:
+    """The sender's file name without folders or control characters, at most 200 characters."""
+    base = clean_text((name or "").replace("\\", "/").rsplit("/", 1)[-1]).replace("\n", " ").strip(" .")
+    if not base:
+        base = "file." + KINDS[kind][1][0]
+    return base[-200:]
+
+
+def _read_limited(file: FileStorage, max_bytes: int) -> bytes:
+    data = file.stream.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise UploadError(_("The file is too large: at most %(mb)s MB.", mb=_megabytes(max_bytes)))
+    return data
+
+
+def _megabytes(n: int) -> str:
+    return f"{n / (1024 * 1024):g}"
+
+
+def check(file: FileStorage | None, *, allowed: Iterable[str] = DOCUMENTS | IMAGES,
+          max_bytes: int | None = None) -> tuple[bytes, str]:
+    """Read and check an upload; returns its bytes and kind, or raises :class:`UploadError`."""
+    allowed = set(allowed)
+    if file is None or not file.filename:
+        raise UploadError(_("Choose a file to upload."))
+    limit = int(max_bytes or current_app.config["UPLOAD_MAX_BYTES"])
+    data = _read_limited(file, limit)
+    if not data:
+        raise UploadError(_("The file is empty."))
+    kind = detect(data)
+    names = ", ".join(ext.upper() for k in sorted(allowed) for ext in KINDS[k][1][:1])
+    if kind is None or kind not in allowed:
+        raise UploadError(_("This type of file is not accepted. Accepted: %(types)s.", types=names))
+    base = clean_filename(file.filename, kind)
+    extension = base.rsplit(".", 1)[-1].lower() if "." in base else ""
+    if extension and extension not in KINDS[kind][1]:
+        raise UploadError(_("The file's content does not match its name (.%(ext)s). Check that you chose the right file.",
+                            ext=extension[:10]))
+    return data, kind
+
+
+def upload_dir() -> Path:
+    folder = Path(current_app.config["UPLOAD_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def save(file: FileStorage | None, *, allowed: Iterable[str] = DOCUMENTS | IMAGES,
+         max_bytes: int | None = None) -> StoredFile:
+    """Check an upload and store it under a random name; raises :class:`UploadError`.
+    The caller records the returned metadata and commits; on a later failure call
+    :func:`delete` so no orphan file stays behind."""
+    data, kind = check(file, allowed=allowed, max_bytes=max_bytes)
+    stored_name = f"{secrets.token_hex(16)}.{KINDS[kind][1][0]}"
+    target = upload_dir() / stored_name
+    partial = target.with_name(target.name + ".partial")
+    with open(partial, "xb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(partial, 0o640)
+    os.replace(partial, target)
+    return StoredFile(
+        stored_name=stored_name,
+        filename=clean_filename(file.filename if file else None, kind),
+        content_type=KINDS[kind][0],
+        kind=kind,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+    )
+
+
+def path_for(stored_name: str) -> Path:
+    """The file of a stored upload; refuses anything but a name :func:`save` made."""
+    if not _STORED_NAME.fullmatch(stored_name or ""):
+        raise FileNotFoundError(stored_name)
+    return upload_dir() / stored_name
+
+
+def delete(stored_name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path_for(stored_name).unlink(missing_ok=True)
+
+
+def send(stored_name: str, *, filename: str, content_type: str, inline: bool = False):
+    """A response with the stored file, as a download unless ``inline`` (PDF and images)."""
+    try:
+        path = path_for(stored_name)
+    except FileNotFoundError:
+        refuse(404)
+    if not path.exists():
+        refuse(404)
+    response = send_file(path, mimetype=content_type, as_attachment=not inline,
+                         download_name=safe_filename(filename, default=stored_name), max_age=0)
+    # Never let a browser run an uploaded file as a page of this site.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
