@@ -22,16 +22,16 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 compile-translations: $(VENV)/.installed
-	$(BIN)/pybabel compile -q -d translations
+	$(BIN)/pybabel compile -d translations
 
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 
 update-translations: extract
 	@for lang in vi en; do \
 	  if [ ! -f translations/$$lang/LC_MESSAGES/messages.po ]; then \
-	    $(BIN)/pybabel init -q -i translations/messages.pot -d translations -l $$lang; fi; done
-	$(BIN)/pybabel update -q -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
+	    $(BIN)/pybabel init -i translations/messages.pot -d translations -l $$lang; fi; done
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching --ignore-obsolete -w 100
 	$(BIN)/python translations/fill_english.py translations/en/LC_MESSAGES/messages.po
 
 translations: update-translations compile-translations

@@ -8,7 +8,7 @@ and password reset the e-mail address typed in (hashed, so the store never holds
 Counters live in ``RATELIMIT_STORAGE_URI`` (Redis in production, shared by every worker).
 
 Also here, as the other request budgets checked before any view: form bodies are capped at
-``FORM_MAX_BYTES`` (uploads keep ``MAX_CONTENT_LENGTH``), NUL characters are refused, the login
+``FORM_MAX_BYTES`` (uploads keep ``MAX_CONTENT_LENGTH``), NUL characters are dropped, the login
 lockout (``login_blocked`` / ``register_failure`` / ``clear_failures``), and ``TRUSTED_PROXIES``
 (number of reverse proxies in front, default 0) so that per-address limits see the client.
 """
@@ -23,7 +23,6 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from itertools import chain
 
 from flask import Flask, current_app, render_template, request
 from flask_babel import gettext as _
@@ -179,7 +178,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(RateLimitExceeded, _too_many)
     # First of all hooks: CSRF protection reads the form in its own before_request.
     app.before_request_funcs.setdefault(None, []).insert(0, _cap_body_size)
-    app.before_request_funcs[None].insert(1, _refuse_nul)
+    app.before_request_funcs[None].insert(1, _drop_nul)
     app.extensions["gopy_lockout"] = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True)
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or os.environ.get("TRUSTED_PROXIES") or 0)
@@ -198,18 +197,27 @@ def _cap_body_size() -> None:
         request.max_content_length = min(cap, overall) if overall else cap
 
 
-def _refuse_nul() -> None:
-    """No keyboard types NUL, and PostgreSQL cannot store it in text: refuse it everywhere
-    (form, query, URL, file names) before any view runs a query with it."""
-    values = chain(
-        request.args.items(multi=True),
-        request.form.items(multi=True) if request.method in ("POST", "PUT", "PATCH") else (),
-        (request.view_args or {}).items(),
-        ((name, f.filename or "") for name, f in request.files.items(multi=True)),
+def _without_nul(values):
+    return type(values)(
+        (key.replace("\x00", ""), value.replace("\x00", "")) for key, value in values.items(multi=True)
     )
-    for key, value in values:
-        if "\x00" in key or (isinstance(value, str) and "\x00" in value):
-            refuse(400, _("The text you sent contains characters that cannot be stored. Please type it again."))
+
+
+def _drop_nul() -> None:
+    """No keyboard types NUL, and PostgreSQL cannot store it in text: take it out of every
+    form field and query parameter before any view sees them (the views then judge what is
+    left, e.g. "Write your opinion." for a body that was only control characters). A URL or a
+    file name with NUL in it names nothing here: 404 / 400."""
+    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        request.args = _without_nul(request.args)  # type: ignore[misc]
+    if request.method in ("POST", "PUT", "PATCH"):
+        form = request.form
+        if any("\x00" in k or "\x00" in v for k, v in form.items(multi=True)):
+            request.form = _without_nul(form)  # type: ignore[misc]
+        if any("\x00" in (f.filename or "") for f in request.files.values()):
+            refuse(400, _("The name of the file you sent contains characters that cannot be stored. Rename the file and try again."))
+    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
+        refuse(404)
 
 
 def _too_many(error: RateLimitExceeded):

@@ -34,6 +34,14 @@ function done(summary, latency, requests)
 end
 """
 
+#: GET, as a logged-in visitor when BENCH_COOKIE is set.
+GET_LUA = r"""
+function init(args)
+  local cookie = os.getenv("BENCH_COOKIE")
+  if cookie and cookie ~= "" then wrk.headers["Cookie"] = cookie end
+end
+"""
+
 #: POST an opinion per request, each with its own text, as a logged-in resident.
 POST_LUA = r"""
 bench_threads = {}
@@ -76,6 +84,8 @@ class Result:
     errors: int = 0
     ok: int | None = None
     note: str = ""
+    #: The machine's 1-minute load average when the run started (other work skews figures).
+    load: float = 0.0
 
 
 def free_port() -> int:
@@ -170,6 +180,7 @@ def wrk(
         url,
     ]
     run_env = {**os.environ, **(env or {})}
+    load = os.getloadavg()[0]
     out = subprocess.run(
         cmd, env=run_env, capture_output=True, text=True, timeout=duration + 120, check=False
     )
@@ -191,13 +202,14 @@ def wrk(
         requests=data["requests"],
         errors=errors,
         ok=data["ok"] if count_ok else None,
+        load=load,
     )
 
 
 def write_scripts(folder: Path) -> tuple[Path, Path]:
     folder.mkdir(parents=True, exist_ok=True)
     get_script, post_script = folder / "get.lua", folder / "post.lua"
-    get_script.write_text(REPORT_LUA)
+    get_script.write_text(GET_LUA + REPORT_LUA)
     post_script.write_text(POST_LUA + REPORT_LUA)
     return get_script, post_script
 
@@ -220,9 +232,10 @@ class Browser:
             urllib.request.HTTPCookieProcessor(self.jar), NoRedirect
         )
 
-    def get(self, path: str) -> tuple[int, bytes, dict[str, str]]:
+    def get(self, path: str, cookie: str = "") -> tuple[int, bytes, dict[str, str]]:
+        req = urllib.request.Request(self.base + path, headers={"Cookie": cookie} if cookie else {})  # noqa: S310
         try:
-            with self.opener.open(self.base + path, timeout=60) as r:
+            with self.opener.open(req, timeout=60) as r:
                 return r.status, r.read(), dict(r.headers)
         except urllib.error.HTTPError as e:
             return e.code, e.read(), dict(e.headers)

@@ -7,7 +7,8 @@ SQLite always; PostgreSQL too when ``BENCH_DATABASE_URL`` names a database this 
 
 Settings (environment): BENCH_OPINIONS (100000), BENCH_CONSULTATIONS (5000 extra, for search),
 BENCH_DURATION (10 s per target), BENCH_CONNECTIONS (8), BENCH_THREADS (2),
-BENCH_EXPORT_TIMEOUT (900 s), BENCH_SKIP (comma list of: sqlite, exports, docx).
+BENCH_EXPORT_TIMEOUT (900 s), BENCH_PAGE_CACHE (5 s), BENCH_SKIP (comma list of: sqlite,
+exports, docx, cache).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ EXPORT_TIMEOUT = int(os.environ.get("BENCH_EXPORT_TIMEOUT", "900"))
 SKIP = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
 #: The deep page: as far into the opinions as ?page=2000 at 20 a page.
 DEEP_PAGE = 2000
+#: Lifetime of caching.py's anonymous page cache in the page-cache rows.
+PAGE_CACHE_SECONDS = float(os.environ.get("BENCH_PAGE_CACHE", "5"))
 
 
 def log(message: str) -> None:
@@ -185,19 +188,14 @@ def page_weight(browser: Browser, paths: dict[str, str]) -> list[dict]:
     return rows
 
 
-def load_targets(server: Server, info: dict, get_script: Path, post_script: Path) -> list[Result]:
-    cid = info["consultation_id"]
+def get_targets(
+    server: Server, targets: dict[str, str], get_script: Path, cookie: str = ""
+) -> list[Result]:
+    """Load each path in turn; one that does not answer 200 is reported, not loaded."""
     browser = Browser(server.base)
-    deep = deep_url(browser, cid, info["opinions"])
-    targets = {
-        "consultation page, first": f"/consultations/{cid}",
-        "consultation page, deep": deep,
-        "list with search ?q=dat+dai": "/?q=dat+dai",
-        "API opinions, first page": f"/api/v1/consultations/{cid}/opinions",
-    }
     results = []
     for name, path in targets.items():
-        status, _, _ = browser.get(path)
+        status, _, _ = browser.get(path, cookie=cookie)
         if status != 200:
             results.append(Result(name, path, note=f"answered {status}, not loaded"))
             continue
@@ -210,10 +208,62 @@ def load_targets(server: Server, info: dict, get_script: Path, post_script: Path
                 connections=CONNECTIONS,
                 threads=THREADS,
                 script=get_script,
+                env={"BENCH_COOKIE": cookie},
             )
+        )
+    return results
+
+
+def load_targets(
+    server: Server, info: dict, deep: str, get_script: Path, post_script: Path
+) -> list[Result]:
+    cid = info["consultation_id"]
+    results = get_targets(
+        server,
+        {
+            "consultation page, first": f"/consultations/{cid}",
+            "consultation page, deep": deep,
+            "list with search ?q=dat+dai": "/?q=dat+dai",
+            "API opinions, first page": f"/api/v1/consultations/{cid}/opinions",
+        },
+        get_script,
+    )
+    resident = Browser(server.base)
+    try:
+        resident.login(info["email"], info["password"])
+    except RuntimeError as exc:
+        results.append(Result("consultation page, first, logged-in resident", "", note=str(exc)))
+    else:
+        results += get_targets(
+            server,
+            {"consultation page, first, logged-in resident": f"/consultations/{cid}"},
+            get_script,
+            cookie=resident.cookie_header(),
         )
     results.append(post_target(server, info, post_script))
     return results
+
+
+def page_cache_targets(
+    env: dict[str, str], label: str, info: dict, deep: str, get_script: Path
+) -> list[Result]:
+    """The anonymous pages again with caching.py's page cache on (PAGE_CACHE_SECONDS=5)."""
+    cid = info["consultation_id"]
+    outbox = RESULTS / f"outbox-{label}"
+    spec = f"bench.serve:create_app({PAGE_CACHE_SECONDS}, {str(outbox)!r})"
+    with Server(spec, env, RESULTS / f"gunicorn-{label}-cache.log") as server:
+        server.wait("/healthz")
+        suffix = f", page cache {PAGE_CACHE_SECONDS:g} s"
+        return get_targets(
+            server,
+            {
+                "consultation page, first" + suffix: f"/consultations/{cid}",
+                "consultation page, deep" + suffix: deep,
+                "list with search ?q=dat+dai" + suffix: "/?q=dat+dai",
+                "API opinions, first page" + suffix: f"/api/v1/consultations/{cid}/opinions",
+            },
+            get_script,
+        )
 
 
 def post_target(server: Server, info: dict, post_script: Path) -> Result:
@@ -340,6 +390,8 @@ def backend(
             f"{label}: the small data set put its opinions on consultation {small['consultation_id']}"
         )
     env = base_env(url)
+    # Measured next to the app's own figures: this machine's load may change over a run.
+    base = baseline(get_script)
     outbox = RESULTS / f"outbox-{label}"
     spec = f"app:create_app({{'OUTBOX_DIR': {str(outbox)!r}}})"
     with Server(spec, env, RESULTS / f"gunicorn-{label}.log") as server:
@@ -372,7 +424,9 @@ def backend(
                 "register": "/auth/register",
             },
         )
-        results = load_targets(server, info, get_script, post_script)
+        results = load_targets(server, info, deep, get_script, post_script)
+    if "cache" not in SKIP:
+        results += page_cache_targets(env, label, info, deep, get_script)
     statements = [
         {
             "page": name,
@@ -385,6 +439,7 @@ def backend(
     export_rows = [] if "exports" in SKIP else exports(env, cid, label)
     return {
         "label": label,
+        "baseline": base,
         "info": info,
         "results": results,
         "statements": statements,
@@ -398,7 +453,6 @@ def main() -> int:
     get_script, post_script = write_scripts(RESULTS)
     notes: list[str] = []
     started = time.monotonic()
-    base = baseline(get_script)
     backends = []
     if "sqlite" not in SKIP:
         backends.append(
@@ -415,7 +469,6 @@ def main() -> int:
     if pg:
         backends.append(backend("postgresql", pg, pg + "_small", get_script, post_script, notes))
     text = render(
-        base,
         backends,
         Targets(),
         notes=notes,

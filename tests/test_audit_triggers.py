@@ -107,3 +107,24 @@ def test_migration_helpers_drop_and_recreate(app):
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": event_id})
     assert _count(app) == 1
+
+
+@pytest.mark.postgres
+def test_migrations_install_the_triggers(database_url, tmp_path):
+    """``flask db upgrade`` (production) builds the same triggers as create_all (tests)."""
+    from app import create_app
+
+    url, engine_options = database_url
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url,
+                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options, "RATELIMIT_ENABLED": False})
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    event_id = _add_event(app)
+    with app.app_context():
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": event_id})
+        db.session.rollback()
+        db.session.remove()
+        db.engine.dispose()
+    assert _count(app) == 1

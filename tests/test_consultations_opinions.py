@@ -76,7 +76,7 @@ def test_anonymous_visitors_are_sent_to_log_in(app, client, make):
     r = client.post(f"/consultations/{cid}/opinions", data={"body": "Xin chào", "stance": "agree"})
     assert r.status_code == 302
     # After logging in they come back to the consultation page, not to the POST address.
-    assert f"/auth/login?next=%2Fconsultations%2F{cid}%23give-opinion" in r.headers["Location"]
+    assert f"/auth/login?next=/consultations/{cid}%23give-opinion" in r.headers["Location"]
     assert opinions(app) == []
 
 

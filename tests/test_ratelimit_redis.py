@@ -7,14 +7,13 @@ flushed first, so point it at a database of its own.
 from __future__ import annotations
 
 import os
-import secrets
 
 import pytest
 import sqlalchemy as sa
+from conftest import PASSWORD, Client
 
 import ratelimits
 from app import create_app
-from conftest import PASSWORD, Client
 from consultations.models import Opinion
 from extensions import db
 

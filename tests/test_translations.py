@@ -21,9 +21,9 @@ def _catalog(lang: str):
 def extracted(tmp_path_factory):
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F", "babel.cfg",
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
          "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(pot), "."],
-        cwd=ROOT, check=True,
+        cwd=ROOT, check=True, capture_output=True,
     )
     with open(pot, "rb") as fh:
         return {m.id for m in read_po(fh) if m.id}

@@ -2,7 +2,7 @@
 
 Revision ID: 4299010e984e
 Revises: 
-Create Date: 2026-11-28 18:59:23.787534
+Create Date: 2026-11-28 19:51:48.713306
 
 """
 from alembic import op
@@ -242,7 +242,8 @@ def upgrade():
     )
     with op.batch_alter_table('opinion', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_opinion_author_id'), ['author_id'], unique=False)
-        batch_op.create_index('ix_opinion_counts', ['consultation_id', 'section_id', 'status', 'stance'], unique=False)
+        batch_op.create_index('ix_opinion_consultation', ['consultation_id', 'id'], unique=False)
+        batch_op.create_index('ix_opinion_counts', ['consultation_id', 'status', 'section_id', 'stance'], unique=False)
         batch_op.create_index('ix_opinion_page', ['consultation_id', 'section_id', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_opinion_response_id'), ['response_id'], unique=False)
 
@@ -294,6 +295,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_opinion_response_id'))
         batch_op.drop_index('ix_opinion_page')
         batch_op.drop_index('ix_opinion_counts')
+        batch_op.drop_index('ix_opinion_consultation')
         batch_op.drop_index(batch_op.f('ix_opinion_author_id'))
 
     op.drop_table('opinion')

@@ -29,7 +29,7 @@ STRUCTURE = """() => {
 #: Controls a finger must be able to hit: 44 px high at least (links inside sentences excepted).
 SMALL_TARGETS = """() => [...document.querySelectorAll(
     'button, .button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, ' +
-    'textarea, summary, .nav a, .pagination a, label.check, .radio-row label')]
+    'textarea, summary, .nav a, .pagination a, label.check, .radio-row label, .actions a, .meta a, .counts a')]
   .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden')
   .map(e => [e.outerHTML.slice(0, 80), Math.round(e.getBoundingClientRect().height)])
   .filter(([, h]) => h < 44)"""
