@@ -7,7 +7,7 @@ SQLite always; PostgreSQL too when ``BENCH_DATABASE_URL`` names a database this 
 
 Settings (environment): BENCH_OPINIONS (100000), BENCH_CONSULTATIONS (5000 extra, for search),
 BENCH_DURATION (10 s per target), BENCH_CONNECTIONS (8), BENCH_THREADS (2),
-BENCH_EXPORT_TIMEOUT (900 s), BENCH_PAGE_CACHE (5 s), BENCH_SKIP (comma list of: sqlite,
+BENCH_EXPORT_TIMEOUT (300 s), BENCH_PAGE_CACHE (5 s), BENCH_SKIP (comma list of: sqlite,
 exports, docx, cache).
 """
 
@@ -35,7 +35,7 @@ EXTRA_CONSULTATIONS = int(os.environ.get("BENCH_CONSULTATIONS", "5000"))
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 THREADS = int(os.environ.get("BENCH_THREADS", "2"))
-EXPORT_TIMEOUT = int(os.environ.get("BENCH_EXPORT_TIMEOUT", "900"))
+EXPORT_TIMEOUT = int(os.environ.get("BENCH_EXPORT_TIMEOUT", "300"))
 SKIP = {s.strip() for s in os.environ.get("BENCH_SKIP", "").split(",") if s.strip()}
 #: The deep page: as far into the opinions as ?page=2000 at 20 a page.
 DEEP_PAGE = 2000

@@ -6,7 +6,15 @@ from auth.models import User
 from extensions import db
 
 
-def test_language_switch_changes_the_page(client, world):
+def test_vietnamese_is_the_default_language(app, client, world):
+    app.config["BABEL_DEFAULT_LOCALE"] = "vi"  # the product default; the test suite reads English
+    html = client.get("/auth/login").get_data(as_text=True)
+    assert '<html lang="vi">' in html
+    assert "Đăng nhập" in html
+
+
+def test_language_switch_changes_the_page(app, client, world):
+    app.config["BABEL_DEFAULT_LOCALE"] = "vi"
     assert '<html lang="vi">' in client.get("/auth/login").get_data(as_text=True)
     response = client.post("/auth/language", data={"lang": "en", "next": "/auth/login"})
     assert response.status_code == 302

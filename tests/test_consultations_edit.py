@@ -10,6 +10,12 @@ from extensions import db
 from timeutil import closing_date, local_date, local_day_end, local_day_start, utcnow
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages in English, so the assertions do not depend on the translations."""
+    client.set_cookie("lang", "en")
+
+
 def today():
     return local_date(utcnow())
 

@@ -8,6 +8,12 @@ from consultations import services
 from consultations.models import Consultation
 from extensions import db
 
+
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages in English, so the assertions do not depend on the translations."""
+    client.set_cookie("lang", "en")
+
 SCHOOL_TEXT = "Điều 1. Trường học\nXây mới trường mầm non cho trẻ em trong phường."
 
 

@@ -21,6 +21,12 @@ from extensions import db
 from timeutil import utcnow
 
 
+@pytest.fixture(autouse=True)
+def english(client):
+    """Pages in English, so the assertions do not depend on the translations."""
+    client.set_cookie("lang", "en")
+
+
 def add_opinions(app, world, cid, n, *, who="resident", edit=False, answer=False, section_position=None):
     """``n`` opinions through the service (optionally each edited once and answered), one commit."""
     with app.test_request_context():

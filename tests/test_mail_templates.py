@@ -23,7 +23,7 @@ def test_generic_template_renders_text_and_html(app):
             link_text="Mở",
         )
     assert message.subject == "Thông báo"
-    assert message.text.splitlines()[0] == "Hello Lan,"
+    assert message.text.splitlines()[0] == "Kính gửi Lan,"  # rendered in the recipient's language
     assert "Dòng một <b>" in message.text
     assert "http://localhost/x" in message.text
     assert "Dòng một &lt;b&gt;" in message.html

@@ -60,7 +60,7 @@ def test_change_profile_and_language(app, client, auth, world):
             "full_name": "Nguyễn Văn Mới",
             "display_name": "",
             "locality": "00004-T3",
-            "locale": "en",
+            "locale": "vi",
         },
     )
     assert response.status_code == 302
@@ -70,11 +70,11 @@ def test_change_profile_and_language(app, client, auth, world):
             "Nguyễn Văn Mới",
             "Người dân Tổ dân phố số 3",
             "00004-T3",
-            "en",
+            "vi",
         )
         event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "user.update"))
         assert event.data == {"fields": ["display_name", "full_name", "locale", "locality_id"]}
-    assert '<html lang="en">' in client.get("/me/account").get_data(as_text=True)
+    assert '<html lang="vi">' in client.get("/me/account").get_data(as_text=True)
 
 
 def test_bad_profile_is_refused_and_kept(app, client, auth, world):

@@ -49,8 +49,9 @@ def pytest_terminal_summary(terminalreporter):
 # --- the browser ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
+    """One Chromium for the browser tests, closed when they are done (before the rest of the suite)."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: browser tests may not be skipped on CI")

@@ -262,8 +262,11 @@ def test_reviewer(pages, live, viewport, lang, tmp_path):
     assert download.suggested_filename.endswith(".xlsx")
     target = Path(tmp_path) / download.suggested_filename
     download.save_as(target)
-    sheet = openpyxl.load_workbook(target, read_only=True).active
-    rows = list(sheet.iter_rows(values_only=True))
+    book = openpyxl.load_workbook(target, read_only=True)
+    try:
+        rows = list(book.active.iter_rows(values_only=True))
+    finally:
+        book.close()
     assert len(rows) > 5, "a header and the opinions"
     assert any("YK-" in str(cell) for cell in rows[1])
     pages.shot(page, "02-downloaded")
