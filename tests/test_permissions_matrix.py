@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-
 from conftest import ROLES
+
 from consultations.models import Opinion, Section
 from extensions import db
 
