@@ -183,6 +183,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from api.views import bp as api_bp
+    from attachments.views import bp as attachments_bp
     from audit.views import bp as audit_bp
     from auth.views import bp as auth_bp
     from consultations.views import bp as consultations_bp
@@ -200,6 +201,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(localities_bp, url_prefix="/localities")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(records_bp)
+    app.register_blueprint(attachments_bp)
     app.register_blueprint(notices_bp)
     csrf.exempt(api_bp)
 

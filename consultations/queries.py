@@ -159,13 +159,13 @@ def official_localities(user: Any) -> list[Locality]:
 # --- one consultation ----------------------------------------------------------------------
 
 def load_consultation(consultation_id: int) -> Consultation | None:
-    """A consultation with its articles, in one query more than the row itself."""
+    """A consultation with its articles and attachments, in two queries more than the row."""
     if not (0 < consultation_id < 2**63):
         return None
     return db.session.scalar(
         select(Consultation)
         .where(Consultation.id == consultation_id)
-        .options(selectinload(Consultation.sections))
+        .options(selectinload(Consultation.sections), selectinload(Consultation.attachments))
     )
 
 

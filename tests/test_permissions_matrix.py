@@ -50,6 +50,8 @@ ROUTES = [
     ("GET", "/consultations/{draft}/sections/{draft_section}/edit", None, expect({"official"}, other="404")),
     ("POST", "/consultations/{draft}/open", {}, expect({"official"}, other="404")),
     ("POST", "/consultations/{open}/extend", {"closes_at": "2099-01-01"}, expect({"official"})),
+    ("POST", "/consultations/{open}/attachments", {}, expect({"official"})),
+    ("POST", "/consultations/{draft}/attachments", {}, expect({"official"}, other="404")),
     ("POST", "/consultations/{open}/close", {"reason": "Đã đủ ý kiến"}, expect({"official"})),
     ("POST", "/consultations/{open}/opinions", {"body": "Ý kiến", "stance": "agree", "section_id": ""}, expect(VERIFIED)),
     ("GET", "/opinions/{opinion}/edit", None, expect({"resident"})),
