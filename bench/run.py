@@ -401,7 +401,14 @@ def backend(
         urls = {**page_urls(cid), "consultation page, deep": deep}
         log(f"{label}: statements per page")
         counts_big = seed_tool("queries", *urls.values(), env=env)
-        counts_small = seed_tool("queries", *urls.values(), env=base_env(small_url))
+        # The small data set's deep page is its last full one (page 2000 of it would be empty).
+        small_urls = {
+            **urls,
+            "consultation page, deep": re.sub(
+                r"page=\d+", f"page={max(1, small['opinions'] // 20)}", deep
+            ),
+        }
+        counts_small = seed_tool("queries", *small_urls.values(), env=base_env(small_url))
         plans = seed_tool(
             "plans",
             urls["consultation page"],
@@ -431,7 +438,7 @@ def backend(
         {
             "page": name,
             "path": path,
-            "small": counts_small.get(path, {}).get("statements"),
+            "small": counts_small.get(small_urls[name], {}).get("statements"),
             "large": counts_big.get(path, {}).get("statements"),
         }
         for name, path in urls.items()

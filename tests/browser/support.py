@@ -133,6 +133,8 @@ def goto(page, live: Live, path: str, *, status: int = 200):
 
 def check_page(page) -> None:
     """What every page must do: be in the chosen language and, on a phone, not scroll sideways."""
+    # A click returns once the navigation commits; measure only after the stylesheet is in.
+    page.wait_for_load_state("load")
     lang = page.gopy["lang"]
     assert page.get_attribute("html", "lang") == lang
     if page.gopy["viewport"] == "360":
