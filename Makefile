@@ -25,7 +25,7 @@ compile-translations: $(VENV)/.installed
 	$(BIN)/pybabel compile -d translations
 
 extract: $(VENV)/.installed
-	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --ignore-dirs=".* node_modules __pycache__ instance test-artifacts bench" -k _l -k lazy_gettext --no-location --sort-output -o translations/messages.pot .
 
 update-translations: extract
 	@for lang in vi en; do \
