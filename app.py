@@ -108,6 +108,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_error_handlers(app)
     _register_security_headers(app)
 
+    import caching
+
+    caching.init_app(app)
+
     import cli
 
     cli.register(app)

@@ -66,14 +66,14 @@ class _StaticVersions:
 
 
 class _PageCache:
-    """A small LRU of (status, mimetype, body) per key, each kept ``ttl`` seconds."""
+    """A small LRU of (mimetype, masked body, its digest) per key, each kept ``ttl`` seconds."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
-        self._items: OrderedDict[tuple, tuple[float, str, bytes]] = OrderedDict()
+        self._items: OrderedDict[tuple, tuple[float, str, bytes, str]] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple) -> tuple[str, bytes] | None:
+    def get(self, key: tuple) -> tuple[str, bytes, str] | None:
         with self._lock:
             item = self._items.get(key)
             if item is None:
@@ -82,11 +82,11 @@ class _PageCache:
                 del self._items[key]
                 return None
             self._items.move_to_end(key)
-            return item[1], item[2]
+            return item[1], item[2], item[3]
 
-    def put(self, key: tuple, ttl: float, mimetype: str, body: bytes) -> None:
+    def put(self, key: tuple, ttl: float, mimetype: str, body: bytes, digest: str) -> None:
         with self._lock:
-            self._items[key] = (time.monotonic() + ttl, mimetype, body)
+            self._items[key] = (time.monotonic() + ttl, mimetype, body, digest)
             self._items.move_to_end(key)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
@@ -123,7 +123,7 @@ def init_app(app: Flask) -> None:
         if hit is None:
             g.gopy_page_key = key
             return None
-        mimetype, body = hit
+        mimetype, body, g.gopy_page_digest = hit
         if _TOKEN_MARK.encode() in body:
             body = body.replace(_TOKEN_MARK.encode(), generate_csrf().encode())
         return Response(body, status=200, mimetype=mimetype)
@@ -146,15 +146,22 @@ def init_app(app: Flask) -> None:
             return response
         if "attachment" in response.headers.get("Content-Disposition", ""):
             return response
-        body = response.get_data()
         token = g.get(_csrf_field())
-        key = g.pop("gopy_page_key", None)
-        if key is not None:
-            stored = body.replace(token.encode(), _TOKEN_MARK.encode()) if token else body
-            pages.put(
-                key, float(current_app.config["PAGE_CACHE_SECONDS"]), response.mimetype, stored
+        digest = g.get("gopy_page_digest")
+        if digest is None:  # not served from the page cache
+            body = response.get_data()
+            # The signed token differs on every request: it is left out of the digest.
+            masked = body.replace(token.encode(), _TOKEN_MARK.encode()) if token else body
+            digest = hashlib.blake2b(masked, digest_size=16).hexdigest()
+            key = g.get("gopy_page_key")
+            # A view that sets a cookie or forbids storing is answering this visitor only.
+            private = "Set-Cookie" in response.headers or "no-store" in response.headers.get(
+                "Cache-Control", ""
             )
-        _add_etag(response, body, token)
+            if key is not None and not private:
+                ttl = float(current_app.config["PAGE_CACHE_SECONDS"])
+                pages.put(key, ttl, response.mimetype, masked, digest)
+        _add_etag(response, digest, token)
         return response
 
 
@@ -190,17 +197,16 @@ def _static_headers(response: Response, version: str | None) -> None:
         cc.no_cache = True
 
 
-def _add_etag(response: Response, body: bytes, token: str | None) -> None:
+def _add_etag(response: Response, digest: str, token: str | None) -> None:
+    """``digest`` is of the body with the CSRF token masked."""
     if "ETag" not in response.headers:
-        digest = hashlib.blake2b(digest_size=16)
         if token:
-            # The signed token differs on every request; its session secret does not.
-            digest.update(body.replace(token.encode(), b""))
-            digest.update(str(session.get(_csrf_field(), "")).encode())
-            response.set_etag(digest.hexdigest(), weak=True)
+            # Same content, same session: the same tag (the token's session secret is mixed in).
+            secret = str(session.get(_csrf_field(), "")).encode()
+            tag = hashlib.blake2b(digest.encode() + secret, digest_size=16).hexdigest()
+            response.set_etag(tag, weak=True)
         else:
-            digest.update(body)
-            response.set_etag(digest.hexdigest())
+            response.set_etag(digest)
     if "Cache-Control" not in response.headers:
         # Always revalidate; the ETag makes an unchanged page a body-less 304.
         response.headers["Cache-Control"] = (

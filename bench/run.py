@@ -18,6 +18,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -393,6 +394,7 @@ def backend(
     # Measured next to the app's own figures: this machine's load may change over a run.
     base = baseline(get_script)
     outbox = RESULTS / f"outbox-{label}"
+    shutil.rmtree(outbox, ignore_errors=True)  # receipts of the last run's POST benchmark
     spec = f"app:create_app({{'OUTBOX_DIR': {str(outbox)!r}}})"
     with Server(spec, env, RESULTS / f"gunicorn-{label}.log") as server:
         server.wait("/healthz")
