@@ -41,6 +41,8 @@ def _env_config() -> dict[str, Any]:
         cfg["RATELIMIT_ENABLED"] = env["RATELIMIT_ENABLED"].strip().lower() not in {"0", "false", "no", "off"}
     if env.get("MIN_COMMENT_DAYS"):
         cfg["MIN_COMMENT_DAYS"] = int(env["MIN_COMMENT_DAYS"])
+    if env.get("LOGIN_SESSION_DAYS"):
+        cfg["LOGIN_SESSION_DAYS"] = float(env["LOGIN_SESSION_DAYS"])
     return cfg
 
 
@@ -161,7 +163,9 @@ def _init_extensions(app: Flask) -> None:
     import audit.models  # noqa: F401
     import audit.triggers  # noqa: F401 - append-only triggers, built by create_all
     import auth.models
+    import auth.sessions
     import consultations.models  # noqa: F401
+    import consultations.tally  # noqa: F401 - counts kept by triggers, built by create_all
     import localities.models  # noqa: F401
 
     db.init_app(app)
@@ -175,14 +179,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(value: str):
-        try:
-            user_id, token = value.split(":", 1)
-            user = db.session.get(auth.models.User, int(user_id))
-        except (ValueError, TypeError):
-            return None
-        if user is None or user.session_token != token or not user.is_active:
-            return None
-        return user
+        return auth.sessions.load(value)
 
 
 def _register_blueprints(app: Flask) -> None:

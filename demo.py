@@ -327,7 +327,6 @@ def _bulk_residents(
                 "locale": "vi",
                 "email_verified_at": now,
                 "created_at": now,
-                "session_token": secrets.token_hex(16),
                 "deleted_at": None,
                 "failed_logins": 0,
             }

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
@@ -38,8 +37,6 @@ class User(UserMixin, db.Model):
     locale: Mapped[str] = mapped_column(String(8), default="vi")
     email_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: Part of the session identity: changing it (password change or reset) ends other sessions.
-    session_token: Mapped[str] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     #: Set when the account was deleted; personal data is erased, opinions stay anonymised.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -53,13 +50,16 @@ class User(UserMixin, db.Model):
     def __repr__(self) -> str:
         return f"<User {self.id}>"
 
-    # Flask-Login keys the session on this, so a new token logs out every other session.
+    #: The key of the login session this object was loaded for (auth/sessions.py); not stored.
+    login_key = None
+
+    # Flask-Login keeps this in the cookie: the user and the server-side login session, so
+    # logging out (or a password change) ends a session even if its cookie was copied.
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_token}"
+        return f"{self.id}:{self.login_key}"
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
-        self.session_token = secrets.token_hex(16)
 
     def check_password(self, password: str) -> bool:
         return bool(self.password_hash) and check_password_hash(self.password_hash, password)
@@ -77,6 +77,18 @@ class User(UserMixin, db.Model):
 
     def has_role(self, role: Role) -> bool:
         return any(a.role == role for a in self.assignments)
+
+
+class LoginSession(db.Model):
+    """One logged-in browser. The cookie holds the key; only its SHA-256 is stored, so a copy of
+    the database cannot be used to log in."""
+
+    __tablename__ = "login_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RoleAssignment(db.Model):

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import select
 
 from audit.models import record
 from auth import email as auth_email
+from auth import sessions
 from auth.models import Consent, User
 from extensions import db
 from localities.models import Locality, LocalityKind
@@ -130,8 +129,10 @@ def note_login(user: User, *, ok: bool) -> None:
 
 
 def change_password(user: User, new_password: str) -> None:
-    """Set a new password chosen while logged in; every other session ends."""
+    """Set a new password chosen while logged in; every session ends (the caller opens a new
+    one for this browser, so a copy of its old cookie is useless too)."""
     user.set_password(new_password)
+    sessions.end_all(user)
     record("user.password_change", user, by=user, locality_id=user.locality_id)
     auth_email.send_password_changed(user)
 
@@ -139,6 +140,7 @@ def change_password(user: User, new_password: str) -> None:
 def reset_password(user: User, new_password: str) -> None:
     """Set a new password through an e-mailed link; the link proved the address too."""
     user.set_password(new_password)
+    sessions.end_all(user)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     record("user.password_reset", user, by=user, locality_id=user.locality_id)
@@ -207,7 +209,7 @@ def delete_account(user: User) -> None:
     user.password_hash = None
     user.locality = None
     user.deleted_at = now
-    user.session_token = secrets.token_hex(16)
+    sessions.end_all(user)
     user.assignments.clear()
     record("user.delete", user, by=user, locality_id=locality_id)
     auth_email.send_account_deleted(email, locale)

@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 import ratelimits
 from app import LANGUAGES
-from auth import bp, services
+from auth import bp, services, sessions
 from auth import email as auth_email
 from auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from extensions import db
 from web import refuse, safe_next
 
-#: Checked when the e-mail is unknown, so a wrong address takes as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="scrypt")
 LANG_COOKIE_AGE = 365 * 24 * 3600
 
 
 def _home() -> str:
     return url_for("consultations.index")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the e-mail is unknown, so a wrong address takes as long as a wrong password.
+    Made on first use: scrypt takes 16 MB and some milliseconds that CLI commands need not pay."""
+    return generate_password_hash("not-a-real-password", method="scrypt")
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -50,7 +57,7 @@ def register():
             db.session.rollback()
             user = None
         if user is not None:
-            login_user(user)
+            sessions.begin(user)
         return redirect(url_for("auth.check_email"))
     status = 400 if form.is_submitted() else 200
     return render_template(
@@ -108,7 +115,7 @@ def login():
         user = auth_email.find_active_user(form.email.data)
         if user is None or ratelimits.login_blocked(user):
             # A locked account answers like a wrong password, and takes as long.
-            check_password_hash(_DUMMY_HASH, form.password.data)
+            check_password_hash(_dummy_hash(), form.password.data)
             ok = False
         else:
             ok = user.check_password(form.password.data)
@@ -119,7 +126,7 @@ def login():
             services.note_login(user, ok=ok)
             db.session.commit()
         if ok:
-            login_user(user)
+            sessions.begin(user)
             return redirect(safe_next(_home()))
         form.password.errors.append(_("E-mail or password is incorrect."))
     status = 400 if form.is_submitted() else 200
@@ -129,7 +136,7 @@ def login():
 @bp.post("/logout")
 def logout():
     """Log out."""
-    logout_user()
+    sessions.end()
     flash(_("You are logged out."), "success")
     return redirect(_home())
 
@@ -160,7 +167,7 @@ def reset_password(token: str):
         services.reset_password(user, form.password.data)
         db.session.commit()
         logout_user()
-        login_user(user)
+        sessions.begin(user)
         flash(
             _(
                 "Your new password is set. Any other device where you were logged in has been logged out."
@@ -172,13 +179,18 @@ def reset_password(token: str):
     return render_template("auth/reset_password.html", form=form), status
 
 
-@bp.post("/language")
+@bp.route("/language", methods=["GET", "POST"])
 def set_language():
-    """Choose the language of the pages (and of e-mail, when logged in)."""
-    lang = request.form.get("lang", "")
+    """Choose the language of the pages (and of e-mail, when logged in).
+
+    A visitor who is not logged in gets a plain link (GET): it only sets the ``lang`` cookie, so
+    a public page needs no session and no CSRF token, and can be shared from the page cache.
+    The form (POST, with CSRF) also saves a logged-in person's language for their e-mail."""
+    values = request.form if request.method == "POST" else request.args
+    lang = values.get("lang", "")
     if lang not in LANGUAGES:
         refuse(400, _("This language is not available."))
-    if current_user.is_authenticated:
+    if request.method == "POST" and current_user.is_authenticated:
         services.set_locale(current_user, lang)
         db.session.commit()
     return _with_lang(redirect(safe_next(_home())), lang)

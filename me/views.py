@@ -7,9 +7,10 @@ import json
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
 from auth import services as accounts
+from auth import sessions
 from consultations.labels import label
 from extensions import db
 from me import bp
@@ -119,9 +120,10 @@ def change_password():
     form = PasswordChangeForm(prefix="pw", user=current_user)
     if not form.validate_on_submit():
         return _account_page(400, password=form)
-    accounts.change_password(current_user, form.password.data)
+    user = current_user._get_current_object()
+    accounts.change_password(user, form.password.data)
     db.session.commit()
-    login_user(current_user._get_current_object())  # this session carries the new token
+    sessions.begin(user)
     flash(
         _("Your password is changed. Other devices where you were logged in have been logged out."),
         "success",

@@ -121,9 +121,12 @@ def _login(client, world, role):
     if role == "anonymous":
         return
     from auth.models import User
+    from auth.sessions import open_session
 
     with client.application.app_context():
         user = db.session.get(User, world.ids[role])
+        open_session(user)
+        db.session.commit()
         ident = user.get_id()
     with client.session_transaction() as sess:
         sess["_user_id"] = ident

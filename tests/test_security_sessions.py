@@ -94,6 +94,62 @@ def test_old_cookie_is_useless_after_password_change(app, world):
     assert thief.get("/me/account").status_code == 302
 
 
+def test_copied_cookie_is_useless_after_logout(app, world):
+    """Logging out ends the session on the server, not only in this browser."""
+    from auth.models import LoginSession
+
+    email = world.email("resident")
+    client = _logged_in(app, email)
+    other_device = _logged_in(app, email)
+    copied = client.get_cookie("session").value
+    assert client.post("/auth/logout").status_code == 302
+    thief = app.test_client()
+    thief.set_cookie("session", copied)
+    response = thief.get("/me/account")
+    assert response.status_code == 302
+    assert "/auth/login" in response.headers["Location"]
+    # Only that browser's session ended: the person's other device is still logged in.
+    assert other_device.get("/me/account").status_code == 200
+    with app.app_context():
+        user_id = world.ids["resident"]
+        stored = db.session.scalars(sa.select(LoginSession.key_hash).where(LoginSession.user_id == user_id)).all()
+    assert len(stored) == 1
+    # The database holds hashes, never the key the cookie carries.
+    assert all(len(h) == 64 and h not in copied for h in stored)
+
+
+def test_session_expires_after_its_lifetime(app, world):
+    from datetime import timedelta
+
+    from auth.models import LoginSession
+    from timeutil import utcnow
+
+    client = _logged_in(app, world.email("resident"))
+    with app.app_context():
+        db.session.execute(sa.update(LoginSession).values(created_at=utcnow() - timedelta(days=31)))
+        db.session.commit()
+    assert client.get("/me/account").status_code == 302
+    # Logging in again clears the expired rows of that person.
+    _logged_in(app, world.email("resident"))
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count(LoginSession.id)).where(
+            LoginSession.user_id == world.ids["resident"]))
+    assert count == 1
+
+
+def test_deleting_the_account_ends_every_session(app, world):
+    from auth.models import LoginSession
+
+    email = world.email("resident")
+    phone, laptop = _logged_in(app, email), _logged_in(app, email)
+    assert laptop.post("/me/delete", data={"password": PASSWORD}).status_code == 302
+    assert phone.get("/me/account").status_code == 302
+    with app.app_context():
+        left = db.session.scalar(sa.select(sa.func.count(LoginSession.id)).where(
+            LoginSession.user_id == world.ids["resident"]))
+    assert left == 0
+
+
 EVIL_NEXT = [
     "//evil.example", "//evil.example/me", "https://evil.example", "http://evil.example/auth/login",
     "/\\evil.example", "\\\\evil.example", "javascript:alert(1)", "  //evil.example", "/%2F%2Fevil.example",

@@ -1,0 +1,94 @@
+"""Server-side login sessions: logging out ends a session for good, even if its cookie was copied.
+
+The session cookie carries ``<user id>:<key>``; the database keeps the SHA-256 of each key.
+Logging out deletes the row; a password change or reset deletes them all (the browser that
+made the change gets a new one), so does deleting the account; a session older than
+``LOGIN_SESSION_DAYS`` (30) is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from flask import current_app, session
+from flask_login import login_user, logout_user
+from sqlalchemy import delete, select
+
+from auth.models import LoginSession, User
+from extensions import db
+from timeutil import utcnow
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _lifetime() -> timedelta:
+    return timedelta(days=float(current_app.config.get("LOGIN_SESSION_DAYS", 30)))
+
+
+def open_session(user: User) -> str:
+    """A new login session for ``user`` (committed by the caller); returns its key."""
+    key = secrets.token_urlsafe(32)
+    # Expired sessions of this person go when they log in again.
+    db.session.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.created_at < utcnow() - _lifetime()
+        )
+    )
+    db.session.add(LoginSession(user_id=user.id, key_hash=_hash(key)))
+    user.login_key = key
+    return key
+
+
+def begin(user: User) -> None:
+    """Log ``user`` in on this browser with a fresh session (and commit it)."""
+    open_session(user)
+    db.session.commit()
+    session.pop("_user_id", None)
+    login_user(user)
+
+
+def _current_key() -> str | None:
+    value = session.get("_user_id") or ""
+    return value.split(":", 1)[1] if ":" in value else None
+
+
+def end() -> None:
+    """Log out of this browser and forget the session on the server."""
+    key = _current_key()
+    if key:
+        db.session.execute(delete(LoginSession).where(LoginSession.key_hash == _hash(key)))
+        db.session.commit()
+    logout_user()
+
+
+def end_all(user: User) -> None:
+    """End every session of ``user`` (password change or reset, account deletion)."""
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
+
+
+def load(value: str) -> User | None:
+    """Flask-Login's user loader: the active user whose live session this cookie names."""
+    try:
+        user_id, key = value.split(":", 1)
+        uid = int(user_id)
+    except (ValueError, TypeError):
+        return None
+    if not key or not (0 < uid < 2**63):
+        return None
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == uid,
+            LoginSession.key_hash == _hash(key),
+            LoginSession.created_at >= utcnow() - _lifetime(),
+        )
+    )
+    if user is None or not user.is_active:
+        return None
+    user.login_key = key
+    return user
