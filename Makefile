@@ -6,15 +6,20 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app app
 DEV := FLASK_DEBUG=1
 
-.PHONY: install run test lint audit translations extract update-translations compile-translations bench demo clean
+.PHONY: install run test lint audit audit-online advisories lock translations extract update-translations compile-translations bench demo clean
 
 install: $(VENV)/.installed node_modules/.installed
 
-$(VENV)/.installed: pyproject.toml
+# requirements.lock pins every package (pip and setuptools too): what CI installs is what `make audit` checked.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q --upgrade pip setuptools -c requirements.lock
+	$(BIN)/python -m pip install -q -e '.[dev]' -c requirements.lock
 	touch $@
+
+# Re-resolve the dependencies (newest that pyproject.toml allows) and rewrite requirements.lock.
+lock: $(VENV)/.installed
+	$(BIN)/python security/lock.py
 
 # axe-core (pinned in package.json) for the accessibility checks of the browser tests.
 node_modules/.installed: package.json package-lock.json
@@ -44,11 +49,22 @@ run: install compile-translations
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
-# Known vulnerabilities in the installed (resolved) dependencies.
+# Known vulnerabilities in the locked dependencies, offline, from the vendored snapshot
+# security/advisories.json (PyPA advisory database + PyPI); part of `make test`.
 audit: $(VENV)/.installed
+	$(BIN)/python security/dependency_audit.py --lock requirements.lock --advisories security/advisories.json
+
+# The same question asked of OSV through pip-audit, where the network reaches it.
+audit-online: $(VENV)/.installed
 	$(BIN)/pip-audit --skip-editable --progress-spinner off || [ -n "$$GOPY_AUDIT_OFFLINE_OK" ]
 
-test: install compile-translations lint
+# Rebuild the snapshot: make advisories ADVISORY_DB=/path/to/advisory-database (a git checkout
+# of github.com/pypa/advisory-database); also records what PyPI reports for the latest releases.
+advisories: $(VENV)/.installed
+	@[ -n "$(ADVISORY_DB)" ] || { echo "usage: make advisories ADVISORY_DB=/path/to/advisory-database" >&2; exit 2; }
+	$(BIN)/python security/refresh_advisories.py "$(ADVISORY_DB)" --pypi --lock requirements.lock --output security/advisories.json
+
+test: install compile-translations lint audit
 	$(BIN)/pytest -q
 
 bench: install compile-translations
