@@ -82,7 +82,10 @@ def consultations():
     """List public consultations (filters: status, locality, category, q; ?page=)."""
     filters = queries.parse_filters(request.args)
     page = queries.paginate(
-        queries.public_consultations(filters), page_arg(), int(current_app.config["CONSULTATIONS_PER_PAGE"])
+        queries.public_consultations(filters),
+        page_arg(),
+        int(current_app.config["CONSULTATIONS_PER_PAGE"]),
+        queries.listing_order(),
     )
     return _json({"items": [_consultation(c) for c in page.items], **_page_meta(page)})
 

@@ -4,23 +4,37 @@ Both follow the administrative document form of Decree 30/2020/NĐ-CP: the issui
 the national motto in a two-column header, the title centred, Times New Roman, a signature
 block. ``document_context`` prepares what both print; the PDF template is
 templates/records/record_pdf.html.
+
+The DOCX is written as a stream: python-docx lays out everything but the rows of opinions
+(a small skeleton with a marker where they go), then the skeleton's zip is copied entry by entry
+and word/document.xml is written in two halves with the rows in between, generated as XML text
+from the database cursor. A record of 100,000 opinions is never held in memory, neither as
+rows nor as an lxml tree.
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import re
+import secrets
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import closing, nullcontext
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import IO, Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.oxml.simpletypes import ST_TwipsMeasure
 from docx.shared import Mm, Pt
 from flask import render_template
+from lxml import etree
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from consultations import record as rec
 from timeutil import closing_date, to_local, utcnow
@@ -92,8 +106,25 @@ class DocRow:
     contributor: str = ""
 
 
-def _doc_rows(data: rec.RecordData, *, internal: bool) -> Iterator[DocRow]:
-    for i, r in enumerate(data.opinions(by_section=True), start=1):
+def _section_labels(data: rec.RecordData) -> Callable[[int | None], str]:
+    """``data.section_label`` in Vietnamese, worked out once per article rather than per row."""
+    known = {None: data.section_label(None, vietnamese=True)}
+    known.update((s.position, data.section_label(s.position, vietnamese=True)) for s in data.sections)
+
+    def label(key: int | None) -> str:
+        return known[key] if key in known else data.section_label(key, vietnamese=True)
+
+    return label
+
+
+def _doc_rows(data: rec.RecordData, *, internal: bool, opinions: Iterator[rec.OpinionRow] | None = None,
+              label: Callable[[int | None], str] | None = None) -> Iterator[DocRow]:
+    """The opinions as printed, one at a time from the database cursor (``data.opinions``
+    unless ``opinions`` is given: a streamed download reads with a session of its own)."""
+    label = label or _section_labels(data)
+    if opinions is None:
+        opinions = data.opinions(by_section=True)
+    for i, r in enumerate(opinions, start=1):
         status = rec._value(r.status)
         if internal:
             content = r.body
@@ -112,7 +143,7 @@ def _doc_rows(data: rec.RecordData, *, internal: bool) -> Iterator[DocRow]:
         yield DocRow(
             stt=i,
             tracking=r.tracking_number,
-            article=data.section_label(r.section_position, vietnamese=True),
+            article=label(r.section_position),
             content=content,
             stance=VI_STANCE[rec._value(r.stance)],
             answer=answer,
@@ -302,9 +333,27 @@ def _grid(doc, header: list[str], widths: list[float]):
     return table
 
 
-def build_docx(data: rec.RecordData, *, internal: bool = False):
-    """The record as a Word document laid out as a Vietnamese administrative report."""
-    ctx = document_context(data, internal=internal)
+def _opinion_columns(internal: bool) -> tuple[list[str], list[float]]:
+    """The header and the widths (mm) of the table of opinions."""
+    if internal:
+        header = ["STT", "Mã số ý kiến", "Thời gian", "Điều, khoản", "Nội dung ý kiến", "Quan điểm",
+                  "Hình thức", "Trạng thái", "Người góp ý", "Tiếp thu, giải trình"]
+        return header, [14, 38, 24, 24, 48, 20, 22, 18, 22, 22]
+    header = ["STT", "Mã số ý kiến", "Điều, khoản", "Tóm tắt nội dung ý kiến", "Quan điểm",
+              "Tiếp thu, giải trình"]
+    return header, [14, 38, 22, 41, 20, 30]
+
+
+def _row_values(r: DocRow, internal: bool) -> list[str]:
+    values = [str(r.stt), r.tracking]
+    if internal:
+        return values + [r.created, r.article, r.content, r.stance, r.channel, r.status, r.contributor, r.answer]
+    return values + [r.article, r.content, r.stance, r.answer]
+
+
+def _document(ctx: dict[str, Any], *, internal: bool, fill: Callable[[Any], None]):
+    """Lay the record out with python-docx; ``fill(table)`` puts the opinions' rows under the
+    header of their table (the streamed writer leaves a marker there instead)."""
     doc = Document()
     _setup(doc, landscape=internal)
     width = 252 if internal else 165
@@ -353,23 +402,9 @@ def build_docx(data: rec.RecordData, *, internal: bool = False):
     _widths(table, [width - 35, 35])
 
     _heading(doc, "5. Tổng hợp ý kiến và việc tiếp thu, giải trình")
-    if internal:
-        header = ["STT", "Mã số ý kiến", "Thời gian", "Điều, khoản", "Nội dung ý kiến", "Quan điểm",
-                  "Hình thức", "Trạng thái", "Người góp ý", "Tiếp thu, giải trình"]
-        widths = [14, 38, 24, 24, 48, 20, 22, 18, 22, 22]
-    else:
-        header = ["STT", "Mã số ý kiến", "Điều, khoản", "Tóm tắt nội dung ý kiến", "Quan điểm",
-                  "Tiếp thu, giải trình"]
-        widths = [14, 38, 22, 41, 20, 30]
+    header, widths = _opinion_columns(internal)
     table = _grid(doc, header, widths)
-    for r in ctx["rows"]:
-        values = [str(r.stt), r.tracking]
-        if internal:
-            values += [r.created, r.article, r.content, r.stance, r.channel, r.status, r.contributor, r.answer]
-        else:
-            values += [r.article, r.content, r.stance, r.answer]
-        for cell, value in zip(_add_row(table), values, strict=True):
-            _cell(cell, value)
+    fill(table)
     _widths(table, widths)
 
     _heading(doc, "6. Ý kiến phản biện của Ủy ban Mặt trận Tổ quốc Việt Nam")
@@ -410,10 +445,219 @@ def build_docx(data: rec.RecordData, *, internal: bool = False):
     return doc
 
 
-def record_docx(data: rec.RecordData, *, internal: bool = False) -> bytes:
+# -- the streamed DOCX --------------------------------------------------------------------------
+
+DOCUMENT_XML = "word/document.xml"
+#: Rows of opinions generated between two writes to the zip (and two chunks handed on).
+ROWS_PER_BATCH = 500
+#: Progress is reported every this many rows.
+PROGRESS_EVERY = 10_000
+#: A streamed download hands on chunks of at least this many bytes.
+CHUNK_BYTES = 64 * 1024
+
+#: What the text of a row cannot hold as is: & < > (escaped, as lxml does) and the characters
+#: XML 1.0 does not allow (dropped; python-docx, through lxml, refused the whole document).
+_NOT_TEXT = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_TAB_OR_CR = re.compile(r"([\t\r])")
+# One line of a cell exactly as ``_cell(cell, text)`` writes it with its defaults (13 pt, not
+# bold, no alignment); tests/test_exports_documents.py compares the two byte for byte.
+_LINE_OPEN = '<w:p><w:pPr><w:spacing w:after="0"/></w:pPr><w:r><w:rPr><w:sz w:val="26"/></w:rPr>'
+_LINE_CLOSE = "</w:r></w:p>"
+_EMPTY_LINE = _LINE_OPEN + _LINE_CLOSE
+
+
+def _t(text: str) -> str:
+    """A <w:t> of escaped text, keeping its spaces when it starts or ends with one."""
+    if text[0].isspace() or text[-1].isspace():
+        return f'<w:t xml:space="preserve">{text}</w:t>'
+    return f"<w:t>{text}</w:t>"
+
+
+def _xml_text(match: re.Match) -> str:
+    return _ENTITIES.get(match.group(), "")
+
+
+def _lines_xml(text: str) -> str:
+    """Escaped text with line breaks or tabs, as python-docx writes it: a paragraph per "\\n",
+    then in each run a tab as <w:tab/>, a CR as <w:br/>, the rest in <w:t>."""
+    out = []
+    for line in text.split("\n"):
+        out.append(_LINE_OPEN)
+        for part in _TAB_OR_CR.split(line):
+            if part == "\t":
+                out.append("<w:tab/>")
+            elif part == "\r":
+                out.append("<w:br/>")
+            elif part:
+                out.append(_t(part))
+        out.append(_LINE_CLOSE)
+    return "".join(out)
+
+
+def _row_xml(values: list[str], cell_opens: list[str]) -> str:
+    """One <w:tr> of the table of opinions: what ``_add_row``, ``_cell`` and ``_widths`` make."""
+    values = [v or "" for v in values]
+    if _NOT_TEXT.search("\n".join(values)):  # rare: one look at the whole row first
+        values = [_NOT_TEXT.sub(_xml_text, v) for v in values]
+    out = ["<w:tr>"]
+    for text, cell_open in zip(values, cell_opens, strict=True):
+        out.append(cell_open)
+        if "\n" in text or "\t" in text or "\r" in text:
+            out.append(_lines_xml(text))
+        elif not text:
+            out.append(_EMPTY_LINE)
+        elif text[0].isspace() or text[-1].isspace():
+            out.append(f'{_LINE_OPEN}<w:t xml:space="preserve">{text}</w:t>{_LINE_CLOSE}')
+        else:
+            out.append(f"{_LINE_OPEN}<w:t>{text}</w:t>{_LINE_CLOSE}")
+        out.append("</w:tc>")
+    out.append("</w:tr>")
+    return "".join(out)
+
+
+@dataclass
+class _Skeleton:
+    """The laid-out document without its rows of opinions, and what writing them needs."""
+
+    data: rec.RecordData
+    internal: bool
+    consultation_id: int
+    label: Callable[[int | None], str]
+    cell_opens: list[str]
+    package: bytes  # the .docx written by python-docx
+    head: bytes  # word/document.xml up to the first row of opinions
+    tail: bytes  # and from the end of the table on
+
+
+def _skeleton(data: rec.RecordData, *, internal: bool) -> _Skeleton:
+    ctx = document_context(data, internal=internal)
+    marker = f"gop-y-opinion-rows-{secrets.token_hex(8)}"
+    doc = _document(ctx, internal=internal, fill=lambda table: table._tbl.append(etree.Comment(marker)))
     buffer = io.BytesIO()
-    build_docx(data, internal=internal).save(buffer)
+    doc.save(buffer)
+    package = buffer.getvalue()
+    with zipfile.ZipFile(io.BytesIO(package)) as z:
+        xml = z.read(DOCUMENT_XML)
+    head, found, tail = xml.partition(f"<!--{marker}-->".encode())
+    if not found or marker.encode() in tail:
+        raise RuntimeError("the marker of the opinions' rows is not once in word/document.xml")
+    widths = _opinion_columns(internal)[1]
+    return _Skeleton(
+        data=data,
+        internal=internal,
+        consultation_id=data.consultation.id,
+        label=_section_labels(data),
+        cell_opens=[
+            f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{ST_TwipsMeasure.convert_to_xml(Mm(w))}"/></w:tcPr>'
+            for w in widths
+        ],
+        package=package,
+        head=head,
+        tail=tail,
+    )
+
+
+def _write(sk: _Skeleton, fh: IO[bytes], *, opinions: Iterator[rec.OpinionRow] | None = None,
+           progress: Callable[[int], None] | None = None) -> Iterator[int]:
+    """Write the .docx to ``fh``: the skeleton's entries as they are, word/document.xml with
+    the rows streamed into it. Yields after each batch of rows, so a caller can hand on what
+    was written; ``fh`` needs no seek (zipfile then writes data descriptors)."""
+    n = 0
+    with zipfile.ZipFile(io.BytesIO(sk.package)) as src, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, info.date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = info.external_attr
+            if info.filename != DOCUMENT_XML:
+                out.writestr(entry, src.read(info))
+                continue
+            with out.open(entry, "w") as xml:
+                xml.write(sk.head)
+                batch: list[str] = []
+                rows = _doc_rows(sk.data, internal=sk.internal, opinions=opinions, label=sk.label)
+                for n, row in enumerate(rows, start=1):  # noqa: B007 - n is the count afterwards
+                    batch.append(_row_xml(_row_values(row, sk.internal), sk.cell_opens))
+                    if n % ROWS_PER_BATCH == 0:
+                        xml.write("".join(batch).encode("utf-8"))
+                        batch.clear()
+                        if progress and n % PROGRESS_EVERY == 0:
+                            progress(n)
+                        yield n
+                xml.write("".join(batch).encode("utf-8"))
+                xml.write(sk.tail)
+    if progress and (n == 0 or n % PROGRESS_EVERY):
+        progress(n)
+    yield n
+
+
+def write_docx(data: rec.RecordData, fh: IO[bytes], *, internal: bool = False,
+               progress: Callable[[int], None] | None = None) -> None:
+    """Write the record (``internal``: every opinion in full) as a .docx to a binary file,
+    the rows streamed from the database: memory stays bounded whatever their number."""
+    for _ in _write(_skeleton(data, internal=internal), fh, progress=progress):
+        pass
+
+
+class _Chunks:
+    """A write-only file whose contents are taken away in chunks."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self.size = 0
+
+    def write(self, b) -> int:
+        self._parts.append(bytes(b))
+        self.size += len(b)
+        return len(b)
+
+    def flush(self) -> None:
+        pass
+
+    def take(self) -> bytes:
+        out = b"".join(self._parts)
+        self._parts.clear()
+        self.size = 0
+        return out
+
+
+def docx_chunks(data: rec.RecordData, *, internal: bool = False, engine: Engine | None = None,
+                progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The .docx as chunks of bytes for a streamed response.
+
+    The layout is done now, while ``data`` and the request are alive; the rows are read as the
+    chunks are asked for. With ``engine`` they are read in a session of its own, opened at the
+    first chunk and closed at the last (or when the response is closed early), so the iterator
+    may run after the view has returned; without it, in ``db.session``."""
+    sk = _skeleton(data, internal=internal)
+
+    def generate() -> Iterator[bytes]:
+        sink = _Chunks()
+        with Session(engine) if engine is not None else nullcontext() as session:
+            opinions = None
+            if session is not None:
+                opinions = rec.iter_opinions(sk.consultation_id, by_section=True, session=session)
+            # closing(): a response closed early stops the writer and its cursor at once.
+            with closing(_write(sk, sink, opinions=opinions, progress=progress)) as written:
+                for _ in written:
+                    if sink.size >= CHUNK_BYTES:
+                        yield sink.take()
+        yield sink.take()
+
+    return generate()
+
+
+def record_docx(data: rec.RecordData, *, internal: bool = False) -> bytes:
+    """The .docx as bytes: for small records; large ones go through ``write_docx`` or
+    ``docx_chunks``, which never hold the file in memory."""
+    buffer = io.BytesIO()
+    write_docx(data, buffer, internal=internal)
     return buffer.getvalue()
+
+
+def build_docx(data: rec.RecordData, *, internal: bool = False):
+    """The record as a python-docx ``Document`` (the whole tree in memory: small records only)."""
+    return Document(io.BytesIO(record_docx(data, internal=internal)))
 
 
 # -- PDF (WeasyPrint) ----------------------------------------------------------------------------

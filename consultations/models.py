@@ -86,6 +86,12 @@ class Outcome(enum.StrEnum):
 
 
 class Consultation(db.Model):
+    __table_args__ = (
+        # The public list filters and sorts on the status as of now (status and dates) and the
+        # locality: read from this narrow index, not from rows heavy with summaries (bench/).
+        Index("ix_consultation_listing", "status", "opens_at", "closes_at", "locality_id"),
+    )
+
     id: Mapped[int] = mapped_column(primary_key=True)
     locality_id: Mapped[int] = mapped_column(ForeignKey("locality.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))

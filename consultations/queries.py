@@ -40,11 +40,23 @@ class Page(Generic[T]):
         return self.page < self.pages
 
 
-def paginate(stmt: Select, page: int, per_page: int) -> Page:
-    """One COUNT and one page query; a page past the end is simply empty."""
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    items = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+def paginate(stmt: Select, page: int, per_page: int, order: Sequence[Any] = ()) -> Page:
+    """One COUNT and one page query; a page past the end is simply empty.
+
+    Both filter and sort on the ids alone (``stmt`` with its entity narrowed to ``id``), which
+    an index can answer; only the page's rows are then read whole, sorted again by ``order``."""
+    entity = stmt.column_descriptions[0]["entity"]
+    ids = stmt.with_only_columns(entity.id)
+    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+    window = ids.limit(per_page).offset((page - 1) * per_page).scalar_subquery()
+    items = db.session.scalars(select(entity).where(entity.id.in_(window)).order_by(*order)).unique().all()
     return Page(items=items, page=page, pages=max(1, math.ceil(total / per_page)), total=total, per_page=per_page)
+
+
+def listing_order() -> tuple:
+    """Open consultations first, then the newest."""
+    open_first = case((Consultation.status == Status.open, 0), else_=1)
+    return (open_first, Consultation.opens_at.desc(), Consultation.id.desc())
 
 
 # --- the list of consultations --------------------------------------------------------------
@@ -111,13 +123,12 @@ def public_consultations(filters: Filters) -> Select:
     condition = search_condition(filters.q)
     if condition is not None:
         stmt = stmt.where(condition)
-    open_first = case((Consultation.status == Status.open, 0), else_=1)
-    return stmt.order_by(open_first, Consultation.opens_at.desc(), Consultation.id.desc())
+    return stmt.order_by(*listing_order())
 
 
 def listed_localities(selected: Locality | None = None) -> list[Locality]:
     """Localities that have public consultations, for the filter (plus the one filtered on)."""
-    has_public = select(Consultation.locality_id).where(Consultation.status != Status.draft)
+    has_public = select(Consultation.locality_id).where(Consultation.status != Status.draft).distinct()
     rows = list(db.session.scalars(select(Locality).where(Locality.id.in_(has_public)).order_by(Locality.name)))
     if selected is not None and selected not in rows:
         rows.insert(0, selected)
@@ -177,6 +188,7 @@ def opinions_page(
     section_id: int | None = None,
     oldest_first: bool = False,
     history: bool = True,
+    total: int | None = None,
 ) -> Page[Opinion]:
     """A page of every opinion of ``c`` (withdrawn and hidden ones too: the caller decides
     what to show), newest first, with authors, answers and edit histories loaded up front so
@@ -188,7 +200,8 @@ def opinions_page(
     if section_id is not None:
         where.append(Opinion.section_id == section_id)
     order = Opinion.id.asc() if oldest_first else Opinion.id.desc()
-    total = db.session.scalar(select(func.count(Opinion.id)).where(*where)) or 0
+    if total is None:  # the caller may know it from the tally (consultations/tally.py)
+        total = db.session.scalar(select(func.count(Opinion.id)).where(*where)) or 0
     # A deep page skips its OFFSET in the narrow (consultation_id[, section_id], id) index and
     # only then joins authors and answers to the rows it shows: ?page=2000 of 100,000 opinions
     # costs about what page 1 does (bench/run.py).

@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 import mail
 from audit.models import record as audit
 from auth.models import User
+from consultations import tally
 from consultations.models import (
     Category,
     Channel,
@@ -429,17 +430,7 @@ def flag_opinion(opinion: Opinion, *, by: User, reason: str) -> Flag | None:
 
 
 def stance_counts(consultation_id: int) -> dict[int | None, dict[str, int]]:
-    """Published opinions per section (None = whole draft) and stance, in one query."""
-    rows = db.session.execute(
-        select(Opinion.section_id, Opinion.stance, func.count())
-        .where(Opinion.consultation_id == consultation_id, Opinion.status == OpinionStatus.published)
-        .group_by(Opinion.section_id, Opinion.stance)
-    ).all()
-    counts: dict[int | None, dict[str, int]] = {}
-    for section_id, stance, n in rows:
-        bucket = counts.setdefault(section_id, {s.value: 0 for s in Stance} | {"total": 0})
-        bucket[Stance(stance).value] += n
-        bucket["total"] += n
-    return counts
+    """Published opinions per section (None = whole draft) and stance, from the tally."""
+    return tally.read(consultation_id).stance_counts()
 
 

@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice
 
 from auth import permissions as can
-from consultations import bp, labels, queries, services
+from consultations import bp, labels, queries, services, tally
 from consultations.forms import (
     CloseForm,
     ConsultationForm,
@@ -112,7 +112,9 @@ def login_then(next_url):
 def index():
     """List public consultations, with filters and a diacritic-free search."""
     filters = queries.parse_filters(request.args)
-    page = queries.paginate(queries.public_consultations(filters), page_arg(), _per_page("CONSULTATIONS_PER_PAGE"))
+    page = queries.paginate(
+        queries.public_consultations(filters), page_arg(), _per_page("CONSULTATIONS_PER_PAGE"), queries.listing_order()
+    )
     drafts = queries.drafts_for(current_user) if page.page == 1 else []
     return render_template(
         "consultations/index.html",
@@ -348,10 +350,15 @@ def _blank(form_class, c: Consultation | None = None):
 def _render_show(c: Consultation, *, status: int = 200, opinion_form=None, offline_form=None,
                  close_form=None, extend_form=None, action_error: str | None = None):
     section = _section_arg(c)
+    counts = tally.read(c.id)
     opinions = queries.opinions_page(
-        c, page=page_arg(), per_page=_per_page("OPINIONS_PER_PAGE"), section_id=section.id if section else None
+        c, page=page_arg(), per_page=_per_page("OPINIONS_PER_PAGE"), section_id=section.id if section else None,
+        total=counts.total(section.id if section else None),
     )
-    if offline_form is None:
+    # A visitor who is not logged in sees none of the forms: building them would sign a CSRF
+    # token into a new session, and the page could no longer be cached or sent without a cookie.
+    signed_in = current_user.is_authenticated
+    if offline_form is None and signed_in:
         offline_form = _blank(OfflineOpinionForm, c)
         offline_form.channel.data = Channel.meeting.value
     html = render_template(
@@ -359,15 +366,14 @@ def _render_show(c: Consultation, *, status: int = 200, opinion_form=None, offli
         c=c,
         section=section,
         sections_by_id={s.id: s for s in c.sections},
-        counts=services.stance_counts(c.id),
+        counts=counts.stance_counts(),
         opinions=opinions,
         days_left=queries.days_left(c),
-        opinion_form=opinion_form or _blank(OpinionForm, c),
+        opinion_form=opinion_form or (_blank(OpinionForm, c) if signed_in else None),
         offline_form=offline_form,
-        close_form=close_form or _blank(CloseForm),
-        extend_form=extend_form or _blank(ExtendForm),
+        close_form=close_form or (_blank(CloseForm) if signed_in else None),
+        extend_form=extend_form or (_blank(ExtendForm) if signed_in else None),
         action_error=action_error,
-        flag_form=_blank(FlagForm),
         Status=Status,
     )
     return html, status

@@ -30,7 +30,7 @@ from wtforms import TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from auth import permissions as can
-from consultations import documents, exports, labels
+from consultations import exports, labels
 from consultations import record as records
 from consultations.models import Consultation, Review, Status
 from consultations.services import InvalidInput, StateError
@@ -87,6 +87,22 @@ def _record_state(c: Consultation) -> None:
     if c.status in (Status.draft, Status.open):
         refuse(409, _("The record of consultation is drawn up once the consultation has closed."))
     _staff_until_concluded(c)
+
+
+def _documents():
+    # python-docx, lxml and WeasyPrint weigh tens of MB: loaded by the first document asked for.
+    from consultations import documents
+
+    return documents
+
+
+def _download_stream(chunks: Iterator[bytes], fmt: str, stem: str, *, public: bool):
+    """A document sent as it is written (the DOCX of 100,000 opinions is never whole in memory)."""
+    name = safe_filename(stem, default="gop-y")[:90] + "." + fmt
+    response = Response(chunks, mimetype=exports.MIMETYPES[fmt])
+    response.headers.set("Content-Disposition", "attachment", filename=name)
+    response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
+    return response
 
 
 def _download(content: bytes, fmt: str, stem: str, *, public: bool):
@@ -168,8 +184,12 @@ def record_download(consultation_id: int, fmt: str):
     c = _consultation(consultation_id)
     _record_state(c)
     data = records.load_record(c)
-    content = documents.record_docx(data) if fmt == "docx" else documents.record_pdf(data)
-    return _download(content, fmt, f"bao-cao-lay-y-kien-{c.id}-{c.title}", public=data.published)
+    stem = f"bao-cao-lay-y-kien-{c.id}-{c.title}"
+    if fmt == "docx":
+        # Laid out now, with this request's session; the rows follow in a session of their own.
+        chunks = _documents().docx_chunks(data, engine=db.engine)
+        return _download_stream(chunks, fmt, stem, public=data.published)
+    return _download(_documents().record_pdf(data), fmt, stem, public=data.published)
 
 
 # --- exports of every opinion --------------------------------------------------------------------
@@ -221,8 +241,9 @@ def export(consultation_id: int, fmt: str):
         return response
     data = records.load_record(c)
     if fmt == "docx":
-        return _download(documents.record_docx(data, internal=True), fmt, stem, public=False)
-    return _download(documents.record_pdf(data, internal=True), fmt, stem, public=False)
+        chunks = _documents().docx_chunks(data, internal=True, engine=db.engine)
+        return _download_stream(chunks, fmt, stem, public=False)
+    return _download(_documents().record_pdf(data, internal=True), fmt, stem, public=False)
 
 
 # --- formal reviews ---------------------------------------------------------------------------------

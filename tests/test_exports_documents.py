@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import zipfile
 from datetime import timedelta
 
 import docx
@@ -234,3 +235,123 @@ def test_export_command_writes_documents(runner, closed, tmp_path, fmt):
     else:
         text = " ".join(p.extract_text() for p in PdfReader(str(out)).pages)
     assert all(n in text for n in numbers.values())
+
+
+# -- the streamed DOCX: the same document python-docx would build, written row by row ------------
+
+TRICKY = "  Lề trái\tcó tab & <thẻ> \"ngoặc\" 'đơn' 🌾\r\nDòng hai\n\nDòng bốn  \n   \n\t\tthụt lề\r"
+
+
+def _python_docx_rows(data, internal):
+    """The rows as the python-docx code built them before the DOCX was streamed."""
+    from consultations import documents
+
+    def fill(table):
+        for r in documents._doc_rows(data, internal=internal):
+            for cell, value in zip(documents._add_row(table), documents._row_values(r, internal), strict=True):
+                documents._cell(cell, value)
+
+    return fill
+
+
+def _entries(blob: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(blob)) as z:
+        return {name: z.read(name) for name in z.namelist()}
+
+
+@pytest.mark.parametrize("internal", [False, True])
+def test_streamed_docx_is_byte_for_byte_what_python_docx_builds(app, closed, internal):
+    from consultations import documents
+    from consultations import record as rec
+
+    cid, numbers = closed
+    with app.test_request_context():
+        op = db.session.scalar(sa.select(Opinion).where(Opinion.tracking_number == numbers["online"]))
+        op.body = TRICKY
+        db.session.commit()
+        data = rec.load_record(db.session.get(Consultation, cid))
+        streamed = documents.record_docx(data, internal=internal)
+        reference = documents._document(
+            documents.document_context(data, internal=internal), internal=internal,
+            fill=_python_docx_rows(data, internal),
+        )
+        buffer = io.BytesIO()
+        reference.save(buffer)
+    got, want = _entries(streamed), _entries(buffer.getvalue())
+    assert list(got) == list(want)
+    assert got["word/document.xml"] == want["word/document.xml"]
+    assert got == want
+    if internal:
+        document = docx.Document(io.BytesIO(streamed))
+        table = next(t for t in document.tables if t.rows[0].cells[0].text == "STT")
+        assert table.rows[0]._tr.trPr.find(qn("w:tblHeader")) is not None  # repeated on each page
+        row = next(r for r in table.rows if r.cells[1].text == numbers["online"])
+        assert row.cells[4].text == TRICKY.replace("\r", "\n")
+
+
+def test_characters_xml_cannot_hold_are_dropped(app, closed):
+    from consultations import documents
+    from consultations import record as rec
+
+    cid, numbers = closed
+    with app.test_request_context():
+        op = db.session.scalar(sa.select(Opinion).where(Opinion.tracking_number == numbers["online"]))
+        op.body = "Trước\x0bsau\x1f\ufffe."
+        db.session.commit()
+        blob = documents.record_docx(rec.load_record(db.session.get(Consultation, cid)), internal=True)
+    table = next(t for t in docx.Document(io.BytesIO(blob)).tables if t.rows[0].cells[0].text == "STT")
+    assert any(r.cells[4].text == "Trướcsau." for r in table.rows)
+
+
+def test_docx_chunks_are_read_after_the_request_with_their_own_session(app, closed):
+    from consultations import documents
+    from consultations import record as rec
+
+    cid, numbers = closed
+    counts = []
+    with app.test_request_context():
+        data = rec.load_record(db.session.get(Consultation, cid))
+        chunks = documents.docx_chunks(data, internal=True, engine=db.engine, progress=counts.append)
+        engine = db.engine
+    # as a streamed response: the request and its session are gone when the rows are read
+    blob = b"".join(chunks)
+    engine.dispose()
+    assert counts == [4]
+    table = next(t for t in docx.Document(io.BytesIO(blob)).tables if t.rows[0].cells[0].text == "STT")
+    assert {r.cells[1].text for r in table.rows[1:]} == set(numbers.values())
+
+
+def test_write_docx_streams_many_rows_to_an_unseekable_file(app, make, tmp_path):
+    from consultations import documents
+    from consultations import record as rec
+
+    class Pipe:  # no tell, no seek: what a socket or a pipe offers
+        def __init__(self, fh):
+            self.fh = fh
+
+        def write(self, b):
+            return self.fh.write(b)
+
+        def flush(self):
+            pass
+
+    cid = make.consultation("open")
+    template_id = make.opinion(cid, body="Một ý kiến\tlặp lại & <nhiều> lần.")
+    with app.test_request_context():
+        c = db.session.get(Consultation, cid)
+        template = db.session.get(Opinion, template_id)
+        db.session.add_all(
+            Opinion(**{col.key: getattr(template, col.key) for col in Opinion.__table__.columns
+                       if col.key not in ("id", "tracking_number")},
+                    tracking_number=f"YK-2099-{i:06d}")
+            for i in range(1, 1201)
+        )
+        db.session.commit()
+        counts = []
+        path = tmp_path / "big.docx"
+        with path.open("wb") as fh:
+            documents.write_docx(rec.load_record(c), Pipe(fh), internal=True, progress=counts.append)
+    table = next(t for t in docx.Document(str(path)).tables if t.rows[0].cells[0].text == "STT")
+    assert len(table.rows) == 1 + 1201
+    assert [r.cells[0].text for r in table.rows[1:4]] == ["1", "2", "3"]
+    assert counts == [1201]

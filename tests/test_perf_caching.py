@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from conftest import PASSWORD
 from flask import url_for
 
 import caching
@@ -78,14 +79,21 @@ def test_consultation_page_answers_304_until_it_changes(cached_app, make):
 
 
 def test_page_validator_is_not_shared_between_visitors(cached_app, make):
+    # The log-in page carries a CSRF token, tied to each visitor's session.
+    first = cached_app.test_client().get("/auth/login")
+    assert 'name="csrf_token"' in first.get_data(as_text=True)
+    # Another browser holding the first one's tag must get its own page (its own CSRF token).
+    other = cached_app.test_client().get("/auth/login", headers={"If-None-Match": first.headers["ETag"]})
+    assert other.status_code == 200
+    assert 'name="csrf_token"' in other.get_data(as_text=True)
+
+
+def test_public_page_validator_is_shared_by_anonymous_visitors(cached_app, make):
+    # A public page holds nothing of the visitor's: one browser's tag is good for another's.
     cid = make.consultation("open")
     first = cached_app.test_client().get(f"/consultations/{cid}")
-    # Another browser holding the first one's tag must get its own page (its own CSRF token).
-    other = cached_app.test_client().get(
-        f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]}
-    )
-    assert other.status_code == 200
-    assert TOKEN.search(other.get_data(as_text=True))
+    other = cached_app.test_client().get(f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]})
+    assert other.status_code == 304
 
 
 def test_api_answers_304_until_the_opinions_change(cached_app, make):
@@ -146,10 +154,12 @@ def test_page_cache_serves_anonymous_visitors_a_working_form(cached_app, make, c
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "Ý kiến gửi sau khi trang được lưu." not in html  # the shared copy, up to 60 s old
-    # The language form of the shared copy carries this visitor's own token, which works.
-    token = TOKEN.search(html).group(1)
-    switched = visitor.post("/auth/language", data={"lang": "en", "csrf_token": token}, csrf=False)
+    # The shared copy holds nothing of anyone's session: no cookie, no token; the language link works.
+    assert "session=" not in page.headers.get("Set-Cookie", "")
+    assert "csrf_token" not in html
+    switched = visitor.get(f"/auth/language?lang=en&next=/consultations/{cid}")
     assert switched.status_code == 302
+    assert 'lang="en"' in visitor.get(f"/consultations/{cid}").get_data(as_text=True)
 
     # Logged-in residents always get the page as it is now.
     auth.login(world.email("resident"))
@@ -161,9 +171,64 @@ def test_page_cache_serves_anonymous_visitors_a_working_form(cached_app, make, c
 def test_page_cache_keeps_languages_apart(cached_app, make):
     cached_app.config["PAGE_CACHE_SECONDS"] = 60
     cid = make.consultation("open")
-    vi = cached_app.test_client().get(f"/consultations/{cid}").get_data(as_text=True)
+    vietnamese = cached_app.test_client()
+    vietnamese.set_cookie("lang", "vi")
+    vi = vietnamese.get(f"/consultations/{cid}").get_data(as_text=True)
+    assert cached_app.test_client().get(f"/consultations/{cid}").status_code == 200
     english = cached_app.test_client()
     english.set_cookie("lang", "en")
     en = english.get(f"/consultations/{cid}").get_data(as_text=True)
     assert 'lang="vi"' in vi
     assert 'lang="en"' in en
+
+
+def test_first_visits_are_answered_in_front_of_flask(cached_app, make, monkeypatch):
+    """A request without any session cookie gets the stored response, headers included, without
+    the view running; a 304 when it already holds the copy."""
+    from consultations import views
+
+    cached_app.config["PAGE_CACHE_SECONDS"] = 60
+    cid = make.consultation("open")
+    first = cached_app.test_client().get(f"/consultations/{cid}")
+    assert first.status_code == 200
+    assert "X-Gopy-Page-Cache" not in first.headers  # the internal mark never leaves the server
+
+    calls = []
+    original = views._render_show
+    monkeypatch.setattr(views, "_render_show", lambda *a, **k: calls.append(1) or original(*a, **k))
+    make.opinion(cid, body="Ý kiến mới sau khi trang được lưu.")
+    again = cached_app.test_client().get(f"/consultations/{cid}")
+    assert again.status_code == 200
+    assert again.data == first.data
+    assert calls == []
+    for header in ("Content-Security-Policy", "X-Content-Type-Options", "ETag", "Vary"):
+        assert again.headers[header] == first.headers[header], header
+    assert "Set-Cookie" not in again.headers
+    not_modified = cached_app.test_client().get(f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]})
+    assert not_modified.status_code == 304
+    assert not_modified.data == b""
+
+    # A logged-in resident's request carries the session cookie: it reaches the view, which
+    # shows the page as it is now.
+    resident = cached_app.test_client()
+    assert resident.post("/auth/login", data={"email": make.world.email("resident"), "password": PASSWORD}).status_code == 302
+    assert "Ý kiến mới sau khi trang được lưu." in resident.get(f"/consultations/{cid}").get_data(as_text=True)
+    assert calls, "a request with a session cookie must reach Flask"
+
+
+def test_front_cache_keeps_languages_and_errors_apart(cached_app, make):
+    cached_app.config["PAGE_CACHE_SECONDS"] = 60
+    cid = make.consultation("open")
+    assert cached_app.test_client().get("/consultations/999999").status_code == 404
+    assert cached_app.test_client().get("/consultations/999999").status_code == 404
+    vietnamese = cached_app.test_client()
+    vietnamese.set_cookie("lang", "vi")
+    vi = vietnamese.get(f"/consultations/{cid}").get_data(as_text=True)
+    english = cached_app.test_client()
+    english.set_cookie("lang", "en")
+    en = english.get(f"/consultations/{cid}").get_data(as_text=True)
+    assert '<html lang="vi">' in vi
+    assert '<html lang="en">' in en
+    head = cached_app.test_client().head(f"/consultations/{cid}")
+    assert head.status_code == 200
+    assert head.data == b""

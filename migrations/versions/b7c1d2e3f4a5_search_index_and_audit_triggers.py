@@ -27,7 +27,7 @@ def upgrade():
             op.execute(statement)
         op.execute(search.SQLITE_FTS_REBUILD)
     elif bind.dialect.name == "postgresql":
-        for statement in search.POSTGRES_DDL:
+        for statement in search.POSTGRES_TRGM_DDL:
             op.execute(statement)
     triggers.create_triggers(bind)
 
@@ -39,5 +39,5 @@ def downgrade():
         for statement in search.SQLITE_DROP_DDL:
             op.execute(statement)
     elif bind.dialect.name == "postgresql":
-        for statement in search.POSTGRES_DROP_DDL:
+        for statement in search.POSTGRES_TRGM_DROP_DDL:
             op.execute(statement)

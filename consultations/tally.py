@@ -1,0 +1,191 @@
+"""Opinion counts kept up to date by the database rather than recounted on every page.
+
+``opinion_tally`` holds one row per (consultation, article, status, stance, answered) with the
+number of opinions in it. Triggers on ``opinion`` keep it exact on every INSERT, DELETE and
+UPDATE that moves an opinion between rows, whichever code (or console) makes the change, in the
+same transaction. A consultation page then reads a few dozen tally rows instead of grouping
+100,000 opinions: its cost no longer grows with the number of opinions (bench/run.py).
+
+Article 0 stands for the whole draft (``section_id`` NULL), so the key has no NULL in it.
+``create_all`` builds the triggers through the listeners below; the migration calls
+:func:`create_triggers` and :func:`rebuild`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import DDL, Boolean, ForeignKey, Integer, event, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Mapped, mapped_column
+
+from consultations.models import Opinion, OpinionStatus, Stance, _enum
+from extensions import db
+
+
+class OpinionTally(db.Model):
+    __tablename__ = "opinion_tally"
+
+    consultation_id: Mapped[int] = mapped_column(
+        ForeignKey("consultation.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The article's id, or 0 for opinions on the whole draft.
+    section_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[OpinionStatus] = mapped_column(_enum(OpinionStatus), primary_key=True)
+    stance: Mapped[Stance] = mapped_column(_enum(Stance), primary_key=True)
+    answered: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+_KEY = "consultation_id, section_key, status, stance, answered"
+
+
+def _values(row: str, answered: str) -> str:
+    return (
+        f"{row}.consultation_id, COALESCE({row}.section_id, 0), {row}.status, {row}.stance, {answered}"
+    )
+
+
+def _match(row: str, answered: str) -> str:
+    return (
+        f"consultation_id = {row}.consultation_id AND section_key = COALESCE({row}.section_id, 0) "
+        f"AND status = {row}.status AND stance = {row}.stance AND answered = {answered}"
+    )
+
+
+def _add(row: str, answered: str) -> str:
+    # Trigger bodies built from constants: nothing a visitor sends reaches them.
+    return (
+        f"INSERT INTO opinion_tally ({_KEY}, n) VALUES ({_values(row, answered)}, 1) "  # noqa: S608
+        f"ON CONFLICT ({_KEY}) DO UPDATE SET n = opinion_tally.n + 1"
+    )
+
+
+def _remove(row: str, answered: str) -> str:
+    return f"UPDATE opinion_tally SET n = n - 1 WHERE {_match(row, answered)}"  # noqa: S608
+
+
+_MOVED = (
+    "old.consultation_id != new.consultation_id "
+    "OR COALESCE(old.section_id, 0) != COALESCE(new.section_id, 0) "
+    "OR old.status != new.status OR old.stance != new.stance "
+    "OR (old.response_id IS NULL) != (new.response_id IS NULL)"
+)
+_COLUMNS = "consultation_id, section_id, status, stance, response_id"
+
+_SQ_NEW = "(new.response_id IS NOT NULL)"
+_SQ_OLD = "(old.response_id IS NOT NULL)"
+SQLITE_CREATE: tuple[str, ...] = (
+    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ai AFTER INSERT ON opinion "
+    f"BEGIN {_add('new', _SQ_NEW)}; END",
+    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ad AFTER DELETE ON opinion "
+    f"BEGIN {_remove('old', _SQ_OLD)}; END",
+    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_au AFTER UPDATE OF {_COLUMNS} ON opinion "
+    f"WHEN {_MOVED} BEGIN {_remove('old', _SQ_OLD)}; {_add('new', _SQ_NEW)}; END",
+)
+SQLITE_DROP: tuple[str, ...] = (
+    "DROP TRIGGER IF EXISTS opinion_tally_au",
+    "DROP TRIGGER IF EXISTS opinion_tally_ad",
+    "DROP TRIGGER IF EXISTS opinion_tally_ai",
+)
+
+_PG_NEW = "(NEW.response_id IS NOT NULL)"
+_PG_OLD = "(OLD.response_id IS NOT NULL)"
+POSTGRESQL_CREATE: tuple[str, ...] = (
+    f"""CREATE OR REPLACE FUNCTION opinion_tally_keep() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND NOT ({_MOVED.replace("old.", "OLD.").replace("new.", "NEW.")}) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {_remove('OLD', _PG_OLD)};
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        {_add('NEW', _PG_NEW)};
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    f"""CREATE TRIGGER opinion_tally_keep AFTER INSERT OR DELETE OR UPDATE OF {_COLUMNS}
+ON opinion FOR EACH ROW EXECUTE FUNCTION opinion_tally_keep()""",
+)
+POSTGRESQL_DROP: tuple[str, ...] = (
+    "DROP TRIGGER IF EXISTS opinion_tally_keep ON opinion",
+    "DROP FUNCTION IF EXISTS opinion_tally_keep()",
+)
+
+_CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}
+_DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
+
+#: Recounts every tally row from the opinions (after the migration, or to check them).
+REBUILD = (
+    "DELETE FROM opinion_tally",
+    f"INSERT INTO opinion_tally ({_KEY}, n) "  # noqa: S608 - constant SQL, no input
+    "SELECT consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL, "
+    "count(*) FROM opinion "
+    "GROUP BY consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL",
+)
+
+
+def create_triggers(connection: Connection) -> None:
+    for statement in _CREATE.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+def drop_triggers(connection: Connection) -> None:
+    for statement in _DROP.get(connection.dialect.name, ()):
+        connection.exec_driver_sql(statement)
+
+
+def rebuild(connection: Connection) -> None:
+    for statement in REBUILD:
+        connection.exec_driver_sql(statement)
+
+
+# The triggers are on ``opinion``; their bodies find ``opinion_tally`` when they run.
+for _dialect, _statements in _CREATE.items():
+    for _statement in _statements:
+        event.listen(Opinion.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    """The counts of one consultation, read in a single query."""
+
+    #: (section_key, status, stance, answered) -> n
+    rows: dict[tuple[int, OpinionStatus, Stance, bool], int]
+
+    def total(self, section_id: int | None = None) -> int:
+        """Every opinion (any status), of one article or (None) of the whole consultation."""
+        return sum(
+            n for (key, *_), n in self.rows.items() if section_id is None or key == section_id
+        )
+
+    def stance_counts(self) -> dict[int | None, dict[str, int]]:
+        """Published opinions per article (None = whole draft) and stance."""
+        counts: dict[int | None, dict[str, int]] = {}
+        for (key, status, stance, _), n in self.rows.items():
+            if status != OpinionStatus.published or n == 0:
+                continue
+            bucket = counts.setdefault(key or None, {s.value: 0 for s in Stance} | {"total": 0})
+            bucket[stance.value] += n
+            bucket["total"] += n
+        return counts
+
+
+def read(consultation_id: int) -> Tally:
+    rows = db.session.execute(
+        select(
+            OpinionTally.section_key,
+            OpinionTally.status,
+            OpinionTally.stance,
+            OpinionTally.answered,
+            OpinionTally.n,
+        ).where(OpinionTally.consultation_id == consultation_id, OpinionTally.n != 0)
+    ).all()
+    return Tally({(r[0], r[1], r[2], bool(r[3])): r[4] for r in rows})
+
