@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+#: gunicorn workers for the baseline and the application alike (BENCH_WORKERS).
+WORKERS = int(os.environ.get("BENCH_WORKERS", "4"))
 ROOT = Path(__file__).resolve().parent.parent
 WRK = os.environ.get("WRK", "wrk")
 
@@ -95,10 +97,12 @@ def free_port() -> int:
 
 
 class Server:
-    """``gunicorn -w 2 --threads 1`` on a free local port, stopped on exit."""
+    """``gunicorn -w WORKERS --threads 1`` on a free local port, stopped on exit (``-w 4`` as in
+    the README's production command: twice the cores, so a worker waiting on PostgreSQL leaves
+    the CPU to another)."""
 
     def __init__(
-        self, app_spec: str, env: dict[str, str], log: Path, chdir: Path = ROOT, workers: int = 2
+        self, app_spec: str, env: dict[str, str], log: Path, chdir: Path = ROOT, workers: int = WORKERS
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from load import Result
+from load import WORKERS, Result
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,7 @@ def render(
         "",
         f"{time.strftime('%Y-%m-%d %H:%M')}, {seconds / 60:.0f} min. "
         + ", ".join(f"{k} {v}" for k, v in settings.items())
-        + ". gunicorn -w 2 --threads 1, wrk from a second process.",
+        + f". gunicorn -w {WORKERS} --threads 1, wrk from a second process.",
         "",
     ]
     for b in backends:

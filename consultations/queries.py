@@ -169,15 +169,14 @@ def official_localities(user: Any) -> list[Locality]:
 
 # --- one consultation ----------------------------------------------------------------------
 
-def load_consultation(consultation_id: int) -> Consultation | None:
-    """A consultation with its articles and attachments, in two queries more than the row."""
+def load_consultation(consultation_id: int, *, attachments: bool = True) -> Consultation | None:
+    """A consultation with its articles (and attachments), in a query more than the row each."""
     if not (0 < consultation_id < 2**63):
         return None
-    return db.session.scalar(
-        select(Consultation)
-        .where(Consultation.id == consultation_id)
-        .options(selectinload(Consultation.sections), selectinload(Consultation.attachments))
-    )
+    options = [selectinload(Consultation.sections)]
+    if attachments:
+        options.append(selectinload(Consultation.attachments))
+    return db.session.scalar(select(Consultation).where(Consultation.id == consultation_id).options(*options))
 
 
 def opinions_page(

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 import mail
 from audit.models import record as audit
@@ -270,18 +270,16 @@ def next_tracking_number(year: int) -> str:
     transaction, so numbers are unique and, once committed, without gaps."""
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        db.session.execute(pg_insert(TrackingCounter).values(year=year, last=0).on_conflict_do_nothing())
+        from sqlalchemy.dialects.postgresql import insert
     else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        db.session.execute(sqlite_insert(TrackingCounter).values(year=year, last=0).on_conflict_do_nothing())
+        from sqlalchemy.dialects.sqlite import insert
+    # One statement: the year's first number creates the row, every other one bumps it (the
+    # row lock it takes serialises concurrent posters until they commit).
+    stmt = insert(TrackingCounter).values(year=year, last=1)
     number = db.session.execute(
-        update(TrackingCounter)
-        .where(TrackingCounter.year == year)
-        .values(last=TrackingCounter.last + 1)
-        .returning(TrackingCounter.last)
+        stmt.on_conflict_do_update(
+            index_elements=[TrackingCounter.year], set_={"last": TrackingCounter.last + 1}
+        ).returning(TrackingCounter.last)
     ).scalar_one()
     return f"YK-{year}-{number:06d}"
 

@@ -52,9 +52,9 @@ def _per_page(name: str) -> int:
     return int(current_app.config[name])
 
 
-def _visible(consultation_id: int) -> Consultation:
+def _visible(consultation_id: int, *, attachments: bool = True) -> Consultation:
     """The consultation if this visitor may see it; drafts of others answer 404, not 403."""
-    c = queries.load_consultation(consultation_id)
+    c = queries.load_consultation(consultation_id, attachments=attachments)
     if c is None or not can.can_view_consultation(current_user, c):
         refuse(404)
     return c
@@ -391,7 +391,7 @@ def show(consultation_id: int):
 @login_then(lambda consultation_id: _show_url(consultation_id) + "#give-opinion")
 def post_opinion(consultation_id: int):
     """Give an opinion (or, for officials, enter one received offline)."""
-    c = _visible(consultation_id)
+    c = _visible(consultation_id, attachments=False)  # a refused form loads them if it needs them
     offline = (request.form.get("channel") or Channel.online.value) != Channel.online.value
     if offline:
         if not can.can_enter_offline_opinion(current_user, c):
@@ -424,9 +424,12 @@ def post_opinion(consultation_id: int):
             _field_error(form, exc)
             c = queries.load_consultation(consultation_id)
         else:
+            # Read before the commit expires them: afterwards each would cost a query (bench/).
+            message = _("Your opinion was received. Tracking number %(number)s.", number=opinion.tracking_number)
+            target = _opinion_url(opinion)
             db.session.commit()
-            flash(_("Your opinion was received. Tracking number %(number)s.", number=opinion.tracking_number), "success")
-            return redirect(_opinion_url(opinion))
+            flash(message, "success")
+            return redirect(target)
     if offline:
         return _render_show(c, status=400, offline_form=form)
     return _render_show(c, status=400, opinion_form=form)

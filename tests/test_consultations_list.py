@@ -183,4 +183,4 @@ def test_create_all_builds_the_search_index(app, db_backend):
             assert {"consultation_fts", "consultation_fts_ai", "consultation_fts_au", "consultation_fts_ad"} <= set(names)
         else:
             names = db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'consultation'")).all()
-            assert "ix_consultation_search_trgm" in names
+            assert "ix_consultation_search_tsv" in names

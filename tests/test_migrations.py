@@ -29,12 +29,25 @@ def bare_app(database_url, tmp_path):
 def _schema_differences(connection):
     context = MigrationContext.configure(connection, opts={"compare_type": True})
     diffs = compare_metadata(context, db.metadata)
-    # The search index (FTS5 tables, trigram index) is created by the migration on purpose.
+    # The search index (FTS5 tables, tsvector index) is created by the migration on purpose.
     return [
         d for d in diffs
         if not (d[0] == "remove_table" and d[1].name.startswith("consultation_fts"))
-        and not (d[0] == "remove_index" and d[1].name == "ix_consultation_search_trgm")
+        and not (d[0] == "remove_index" and d[1].name == "ix_consultation_search_tsv")
     ]
+
+
+def _opinion_through_sql() -> None:
+    now = "2026-01-01 00:00:00"
+    with db.engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO locality (id, code, name, kind, created_at) VALUES (1, '1', 'X', 'commune', :t)"), {"t": now})
+        conn.execute(sa.text(
+            "INSERT INTO consultation (id, locality_id, title, summary, kind, category, status, opens_at, closes_at, "
+            "created_at, updated_at, search_folded, opinion_count) "
+            "VALUES (1, 1, 'T', '', 'comment', 'other', 'open', :t, :t, :t, :t, 't', 0)"), {"t": now})
+        conn.execute(sa.text(
+            "INSERT INTO opinion (consultation_id, channel, stance, body, status, tracking_number, created_at, flag_count) "
+            "VALUES (1, 'online', 'agree', 'x', 'published', 'YK-2026-000001', :t, 0)"), {"t": now})
 
 
 @pytest.mark.postgres
@@ -51,6 +64,11 @@ def test_upgrade_matches_the_models_and_downgrade_removes_everything(bare_app):
             conn.execute(sa.text("INSERT INTO audit_event (at, action, object_type, data) VALUES (CURRENT_TIMESTAMP, 'x', 'y', '{}')"))
         with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM audit_event"))
+
+        # So did the triggers that keep opinion_tally (consultations/tally.py).
+        _opinion_through_sql()
+        with db.engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT n FROM opinion_tally")).scalars().all() == [1]
 
         downgrade(directory="migrations", revision="base")
         with db.engine.connect() as conn:
