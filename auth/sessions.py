@@ -15,6 +15,7 @@ from datetime import timedelta
 from flask import current_app, session
 from flask_login import login_user, logout_user
 from sqlalchemy import delete, select
+from sqlalchemy.orm import joinedload
 
 from auth.models import LoginSession, User
 from extensions import db
@@ -79,14 +80,19 @@ def load(value: str) -> User | None:
         return None
     if not key or not (0 < uid < 2**63):
         return None
-    user = db.session.scalar(
-        select(User)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(
-            User.id == uid,
-            LoginSession.key_hash == _hash(key),
-            LoginSession.created_at >= utcnow() - _lifetime(),
+    user = (
+        db.session.scalars(
+            select(User)
+            .options(joinedload(User.assignments))  # one query for the person and their roles
+            .join(LoginSession, LoginSession.user_id == User.id)
+            .where(
+                User.id == uid,
+                LoginSession.key_hash == _hash(key),
+                LoginSession.created_at >= utcnow() - _lifetime(),
+            )
         )
+        .unique()
+        .first()
     )
     if user is None or not user.is_active:
         return None

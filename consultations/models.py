@@ -111,8 +111,10 @@ class Consultation(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
-    #: Title, summary and text folded (no diacritics, đ→d, lower case) for search.
-    search_folded: Mapped[str] = mapped_column(Text, default="")
+    #: Title, summary and text folded (no diacritics, đ→d, lower case) for search. Only the
+    #: database reads it (search.py): deferred, so loading a consultation does not drag the
+    #: whole folded draft along.
+    search_folded: Mapped[str] = mapped_column(Text, default="", deferred=True)
     #: Opinions received, kept up to date by the services (not recounted per page).
     opinion_count: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -170,13 +170,14 @@ def official_localities(user: Any) -> list[Locality]:
 # --- one consultation ----------------------------------------------------------------------
 
 def load_consultation(consultation_id: int, *, attachments: bool = True) -> Consultation | None:
-    """A consultation with its articles (and attachments), in a query more than the row each."""
+    """A consultation with its articles (joined to it) and attachments (a query more)."""
     if not (0 < consultation_id < 2**63):
         return None
-    options = [selectinload(Consultation.sections)]
+    options = [joinedload(Consultation.sections)]
     if attachments:
         options.append(selectinload(Consultation.attachments))
-    return db.session.scalar(select(Consultation).where(Consultation.id == consultation_id).options(*options))
+    stmt = select(Consultation).where(Consultation.id == consultation_id).options(*options)
+    return db.session.scalars(stmt).unique().first()
 
 
 def opinions_page(
