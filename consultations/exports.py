@@ -34,12 +34,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
+import re
 import tempfile
+import zipfile
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from consultations import record as rec
@@ -77,14 +84,19 @@ PROGRESS_EVERY = 10_000
 Progress = Callable[[int], None] | None
 
 
-def _local(dt):
-    return to_local(dt) if dt else None
+def _local(value):
+    """A stored (naive UTC) datetime, or SQLite's text of one, as an aware Vietnam time."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return to_local(value.replace(tzinfo=UTC))
 
 
 def iter_export_rows(consultation_id: int, progress: Progress = None, session: Session | None = None) -> Iterator[list[Any]]:
     """Each opinion as a list of values in ``COLUMNS`` order (datetimes aware, local)."""
     n = 0
-    for r in rec.iter_opinions(consultation_id, session=session):
+    for r in rec.iter_opinions(consultation_id, session=session, raw=True):
         yield [
             r.tracking_number,
             _local(r.created_at),
@@ -130,13 +142,40 @@ def csv_chunks(consultation_id: int, progress: Progress = None, session: Session
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write("\ufeff")
     writer.writerow(COLUMNS)
-    for i, row in enumerate(iter_export_rows(consultation_id, progress, session), start=1):
-        writer.writerow([_neutralise(_text(v)) for v in row])
-        if i % 500 == 0:
+    batch: list[list[Any]] = []
+    for row in iter_export_rows(consultation_id, progress, session):
+        batch.append(_csv_row(row))
+        if len(batch) == 500:
+            writer.writerows(batch)
+            batch.clear()
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
+    writer.writerows(batch)
     yield buffer.getvalue()
+
+
+#: Columns that hold datetimes, and those holding text someone typed (the rest are our own values).
+_DATETIME_COLUMNS = tuple(i for i, c in enumerate(COLUMNS) if c.endswith("_at"))
+_TYPED_COLUMNS = tuple(
+    COLUMNS.index(c)
+    for c in ("section_heading", "body", "hidden_reason", "contributor", "response_explanation")
+)
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_row(row: list[Any]) -> list[Any]:
+    """``row`` ready for csv.writer (which writes None as empty): the same cells as
+    ``_neutralise(_text(v))`` for each value, touching only the columns that need it (100,000
+    rows a second matter here, bench/)."""
+    for i in _DATETIME_COLUMNS:
+        if row[i] is not None:
+            row[i] = row[i].isoformat(timespec="seconds")
+    for i in _TYPED_COLUMNS:
+        value = row[i]
+        if value and value.startswith(_FORMULA_STARTS):
+            row[i] = "'" + value
+    return row
 
 
 def json_chunks(consultation_id: int, progress: Progress = None, session: Session | None = None) -> Iterator[str]:
@@ -150,42 +189,239 @@ def json_chunks(consultation_id: int, progress: Progress = None, session: Sessio
     yield "\n]\n"
 
 
-def write_xlsx(consultation_id: int, fh: IO[bytes], progress: Progress = None) -> None:
-    """Write the XLSX export with a write-only workbook (rows are not kept in memory)."""
-    # Imported here: the CSV and JSON exports (and the web workers) need not load openpyxl.
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+# -- XLSX ------------------------------------------------------------------------------------------
+#
+# The workbook is written as SpreadsheetML text straight into a zip, like the rows of the DOCX
+# (consultations/documents.py): one sheet, its rows generated from the database cursor in batches
+# and compressed as they come, so neither the rows nor an XML tree are ever held in memory.
+# Strings are inline (t="inlineStr"), never formulas; datetimes are Excel serial numbers.
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet("Opinions")
-    # Column widths and the frozen header go before the first row in write-only mode.
-    for i, width in enumerate(WIDTHS):
-        ws.column_dimensions[chr(ord("A") + i)].width = width
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for name in COLUMNS:
-        cell = WriteOnlyCell(ws, value=name)
-        cell.font = bold
-        header.append(cell)
-    ws.append(header)
-    count = 0
-    for row in iter_export_rows(consultation_id, progress):
-        values = []
-        for v in row:
-            if hasattr(v, "tzinfo") and v.tzinfo is not None:
-                v = v.replace(tzinfo=None)  # Excel has no time zones; the values are Vietnam time
-            if isinstance(v, str) and v.startswith("="):
-                cell = WriteOnlyCell(ws, value=v)
-                cell.data_type = "s"  # text, never a formula
-                v = cell
-            values.append(v)
-        ws.append(values)
-        count += 1
-    # The filter is written after the rows, so its range can be set now.
-    ws.auto_filter.ref = f"A1:{chr(ord('A') + len(COLUMNS) - 1)}{count + 1}"
-    wb.save(fh)
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
+_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+_SHEET_NAME = "Opinions"
+_SHEET_PART = "xl/worksheets/sheet1.xml"
+
+_XLSX_STATIC_PARTS = {
+    "[Content_Types].xml": (
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        f'<Override PartName="/{_SHEET_PART}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        "</Types>"
+    ),
+    "_rels/.rels": (
+        f'<Relationships xmlns="{_PKG_REL_NS}">'
+        f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
+        "</Relationships>"
+    ),
+    "xl/_rels/workbook.xml.rels": (
+        f'<Relationships xmlns="{_PKG_REL_NS}">'
+        f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{_REL_NS}/styles" Target="styles.xml"/>'
+        "</Relationships>"
+    ),
+    # cellXfs: 0 the default, 1 bold (the header), 2 a date and time (datetime cells).
+    "xl/styles.xml": (
+        f'<styleSheet xmlns="{_MAIN_NS}">'
+        '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
+        '<fonts count="2">'
+        '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
+        "</fonts>"
+        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+        '<fill><patternFill patternType="gray125"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+        '<cellXfs count="3">'
+        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
+        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+        "</cellXfs>"
+        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
+        "</styleSheet>"
+    ),
+}
+_STYLE_BOLD = 1
+_STYLE_DATETIME = 2
+
+#: Rows generated between two writes to the zip, and how many such writes may wait.
+XLSX_ROWS_PER_BATCH = 500
+_XLSX_PENDING = 4
+#: What text cannot hold as is: & < > and CR (escaped; a literal CR would be read back as LF)
+#: and the characters XML 1.0 does not allow (dropped, as in consultations/documents.py).
+_NOT_XML = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
+#: The ordinal of 1899-12-30, day 0 of Excel's serial dates (1900 system; the day numbers are
+#: right from 1900-03-01 on).
+_EXCEL_EPOCH_ORDINAL = 693_594
+#: A generous bound on the markup of one row of the sheet, and on the bytes one character of
+#: text can take once escaped ("&" -> "&amp;"): used to tell whether the sheet may need ZIP64.
+_ROW_MARKUP_BOUND = 2048
+_CHAR_BYTES_BOUND = 5
+
+
+def _column_letter(index: int) -> str:
+    """"A" for 0, "Z" for 25, "AA" for 26…"""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+_LETTERS = [_column_letter(i) for i in range(len(COLUMNS))]
+_LAST_LETTER = _LETTERS[-1]
+
+
+def _xml_escape(match: re.Match) -> str:
+    return _XML_ESCAPES.get(match.group(), "")
+
+
+def _excel_serial(dt: datetime) -> float:
+    """A datetime as Excel's serial number (days since 1899-12-30, the time as the fraction),
+    the same float as openpyxl's. An aware one is taken in its own (here Vietnam's) wall time:
+    Excel has no time zones."""
+    seconds = dt.hour * 3600 + dt.minute * 60 + dt.second + dt.microsecond / 1_000_000
+    return dt.toordinal() - _EXCEL_EPOCH_ORDINAL + seconds / 86_400
+
+
+def _string_cell(ref: str, text: str, style: str = "") -> str:
+    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+
+
+def _cell_xml(ref: str, value: Any) -> str:
+    """One cell of any other value than a string (strings are handled in ``_row_xml``)."""
+    # Floats with 16 significant digits, as openpyxl wrote them (the same times read back).
+    if isinstance(value, datetime):
+        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{_excel_serial(value):.16g}</v></c>'
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if isinstance(value, float) and math.isfinite(value):
+        return f'<c r="{ref}"><v>{value:.16g}</v></c>'
+    # A str subclass (an enum's value) as its text; anything else as str() would show it.
+    text = _NOT_XML.sub(_xml_escape, str.__str__(value) if isinstance(value, str) else str(value))
+    return _string_cell(ref, text) if text else ""
+
+
+def _row_xml(number: int, row: list[Any]) -> str:
+    """One <row> of the sheet; None and empty strings leave their cell out. (The hot loop of
+    the export: strings, most cells, are written inline here.)"""
+    n = str(number)
+    out = ['<row r="', n, '">']
+    for letter, value in zip(_LETTERS, row, strict=True):
+        if type(value) is str:
+            if not value:
+                continue
+            if _NOT_XML.search(value) is not None:
+                value = _NOT_XML.sub(_xml_escape, value)
+                if not value:
+                    continue
+            out += ('<c r="', letter, n, '" t="inlineStr"><is><t xml:space="preserve">', value, "</t></is></c>")
+        elif value is not None:
+            out.append(_cell_xml(letter + n, value))
+    out.append("</row>")
+    return "".join(out)
+
+
+def _sheet_head() -> str:
+    cols = "".join(
+        f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>'
+        for i, width in enumerate(WIDTHS, start=1)
+    )
+    header = "".join(
+        _string_cell(f"{letter}1", _NOT_XML.sub(_xml_escape, name), f' s="{_STYLE_BOLD}"')
+        for letter, name in zip(_LETTERS, COLUMNS, strict=True)
+    )
+    return (
+        f'{_XML_DECLARATION}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+        '<sheetViews><sheetView workbookViewId="0">'
+        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
+        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
+        "</sheetView></sheetViews>"
+        '<sheetFormatPr defaultRowHeight="15"/>'
+        f"<cols>{cols}</cols>"
+        f'<sheetData><row r="1">{header}</row>'
+    )
+
+
+def _sheet_tail(last_row: int) -> str:
+    # Schema order: sheetData, …, autoFilter, …, pageMargins.
+    return (
+        f'</sheetData><autoFilter ref="A1:{_LAST_LETTER}{last_row}"/>'
+        '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
+        "</worksheet>"
+    )
+
+
+def _workbook_xml(last_row: int) -> str:
+    return (
+        f'{_XML_DECLARATION}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
+        '<bookViews><workbookView activeTab="0"/></bookViews>'
+        f'<sheets><sheet name="{_SHEET_NAME}" sheetId="1" r:id="rId1"/></sheets>'
+        '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
+        f"{_SHEET_NAME}!$A$1:${_LAST_LETTER}${last_row}</definedName></definedNames>"
+        "</workbook>"
+    )
+
+
+def _sheet_size_bound(consultation_id: int) -> int:
+    """More bytes than the sheet's XML can take, read from the data (one aggregate query): a
+    sheet of 2 GiB or more needs ZIP64, which is only used then (Excel refuses some small
+    entries written with ZIP64 headers)."""
+    from extensions import db
+
+    stmt = rec.opinion_rows_select(consultation_id)
+    cols = stmt.selected_columns
+    chars = [
+        func.coalesce(func.length(getattr(cols, name)), 0)
+        for name in ("tracking_number", "section_heading", "body", "hidden_reason", "display_name",
+                     "contributor_name", "locality_code", "explanation")
+    ]
+    stmt = stmt.with_only_columns(func.count(), func.coalesce(func.sum(sum(chars[1:], chars[0])), 0))
+    count, total = db.session.execute(stmt.order_by(None)).one()
+    return (count + 1) * _ROW_MARKUP_BOUND + int(total) * _CHAR_BYTES_BOUND + 64 * 1024
+
+
+def write_xlsx(consultation_id: int, fh: IO[bytes], progress: Progress = None) -> None:
+    """Write the XLSX export: SpreadsheetML streamed into a zip, the rows in batches straight
+    from the database cursor, so memory stays bounded whatever their number. ``fh`` needs no
+    seek (zipfile then writes data descriptors).
+
+    The batches are compressed and written by a second thread (zlib and the file let go of the
+    GIL) while the next ones are read and generated; at most ``_XLSX_PENDING`` wait for it."""
+    zip64 = _sheet_size_bound(consultation_id) * 1.05 > zipfile.ZIP64_LIMIT
+    last_row = 1
+    with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, xml in _XLSX_STATIC_PARTS.items():
+            zf.writestr(name, _XML_DECLARATION + xml)
+        with zf.open(_SHEET_PART, "w", force_zip64=zip64) as sheet, ThreadPoolExecutor(1) as writer:
+            pending: deque[Future] = deque()
+
+            def write(text: str) -> None:
+                pending.append(writer.submit(sheet.write, text.encode("utf-8")))
+                if len(pending) > _XLSX_PENDING:
+                    pending.popleft().result()  # raises what the writer raised
+
+            write(_sheet_head())
+            batch: list[str] = []
+            for row in iter_export_rows(consultation_id, progress):
+                last_row += 1
+                batch.append(_row_xml(last_row, row))
+                if len(batch) == XLSX_ROWS_PER_BATCH:
+                    write("".join(batch))
+                    batch.clear()
+            write("".join(batch) + _sheet_tail(last_row))
+            while pending:
+                pending.popleft().result()
+        # The workbook names the filter's range, known once the rows are written.
+        zf.writestr("xl/workbook.xml", _workbook_xml(last_row))
 
 
 def xlsx_tempfile(consultation_id: int) -> Path:

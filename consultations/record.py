@@ -21,7 +21,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import case, func, select
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from audit.models import record as audit
@@ -65,31 +65,39 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def opinion_rows_select(consultation_id: int, *, by_section: bool = False):
+def opinion_rows_select(consultation_id: int, *, by_section: bool = False, raw: bool = False):
     """Plain columns of every opinion of a consultation (never ORM objects), with its article,
-    public name, locality and answer. Ordered by id, or by article then id."""
+    public name, locality and answer. Ordered by id, or by article then id.
+
+    ``raw``: datetimes and enums as the driver gives them (naive UTC, or on SQLite its text;
+    the enums' values), skipping SQLAlchemy's conversions: two thirds of the time of reading
+    100,000 rows on SQLite went there (bench/)."""
     author = aliased(User)
     loc = aliased(Locality)
+
+    def plain(column, name):
+        return type_coerce(column, String).label(name) if raw else column
+
     stmt = (
         select(
             Opinion.id,
             Opinion.tracking_number,
-            Opinion.created_at,
+            plain(Opinion.created_at, "created_at"),
             Section.position.label("section_position"),
             Section.heading.label("section_heading"),
-            Opinion.stance,
-            Opinion.channel,
-            Opinion.status,
+            plain(Opinion.stance, "stance"),
+            plain(Opinion.channel, "channel"),
+            plain(Opinion.status, "status"),
             Opinion.body,
             Opinion.hidden_reason,
             author.display_name,
             Opinion.contributor_name,
             loc.code.label("locality_code"),
             Response.id.label("response_id"),
-            Response.outcome,
+            plain(Response.outcome, "outcome"),
             Response.explanation,
-            Opinion.edited_at,
-            Opinion.withdrawn_at,
+            plain(Opinion.edited_at, "edited_at"),
+            plain(Opinion.withdrawn_at, "withdrawn_at"),
         )
         .select_from(Opinion)
         .outerjoin(Section, Opinion.section_id == Section.id)
@@ -103,11 +111,16 @@ def opinion_rows_select(consultation_id: int, *, by_section: bool = False):
     return stmt.order_by(Opinion.id)
 
 
-def iter_opinions(consultation_id: int, *, by_section: bool = False, session: Session | None = None) -> Iterator[OpinionRow]:
+def iter_opinions(
+    consultation_id: int, *, by_section: bool = False, session: Session | None = None, raw: bool = False
+) -> Iterator[OpinionRow]:
     """Stream the opinions in batches (a server-side cursor on PostgreSQL): memory stays bounded.
     ``session`` lets a streamed download read outside the request's own session."""
-    result = (session or db.session).execute(
-        opinion_rows_select(consultation_id, by_section=by_section).execution_options(yield_per=1000)
+    # Executed on the connection (Core): plain rows need none of the ORM's loading machinery,
+    # which cost a fifth of a 100,000-row export (bench/).
+    connection = (session or db.session).connection()
+    result = connection.execute(
+        opinion_rows_select(consultation_id, by_section=by_section, raw=raw).execution_options(yield_per=1000)
     )
     for row in result:
         yield OpinionRow(*row)
