@@ -27,30 +27,25 @@ class AuditEvent(db.Model):
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
+def _fields(action: str, obj: Any, by: Any, locality_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "action": action,
+        "object_type": type(obj).__name__.lower(),
+        "object_id": getattr(obj, "id", None),
+        "actor_id": getattr(by, "id", None),
+        "locality_id": locality_id,
+        "data": data,
+    }
+
+
 def record_now(action: str, obj: Any, *, by: Any = None, locality_id: int | None = None, **data: Any) -> None:
     """The same event as :func:`record`, inserted at once in the caller's transaction without an
     ORM object (the busiest writes, e.g. posting an opinion, skip the unit of work for it)."""
-    db.session.execute(
-        insert(AuditEvent).values(
-            action=action,
-            object_type=type(obj).__name__.lower(),
-            object_id=getattr(obj, "id", None),
-            actor_id=getattr(by, "id", None),
-            locality_id=locality_id,
-            data=data,
-        )
-    )
+    db.session.execute(insert(AuditEvent).values(**_fields(action, obj, by, locality_id, data)))
 
 
 def record(action: str, obj: Any, *, by: Any = None, locality_id: int | None = None, **data: Any) -> AuditEvent:
     """Add an audit event to the session; the caller commits with the change itself."""
-    event = AuditEvent(
-        action=action,
-        object_type=type(obj).__name__.lower(),
-        object_id=getattr(obj, "id", None),
-        actor_id=getattr(by, "id", None),
-        locality_id=locality_id,
-        data=data,
-    )
+    event = AuditEvent(**_fields(action, obj, by, locality_id, data))
     db.session.add(event)
     return event
