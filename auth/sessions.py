@@ -8,13 +8,14 @@ made the change gets a new one), so does deleting the account; a session older t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
 
 from flask import current_app, session
 from flask_login import login_user, logout_user
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import joinedload
 
 from auth.models import LoginSession, User
@@ -71,6 +72,21 @@ def end_all(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
+@functools.cache
+def _user_of_session():
+    # Built once: on SQLite, building this statement cost as much as running it.
+    return (
+        select(User)
+        .options(joinedload(User.assignments))  # one query for the person and their roles
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            User.id == bindparam("user_id"),
+            LoginSession.key_hash == bindparam("key_hash"),
+            LoginSession.created_at >= bindparam("since"),
+        )
+    )
+
+
 def load(value: str) -> User | None:
     """Flask-Login's user loader: the active user whose live session this cookie names."""
     try:
@@ -80,20 +96,8 @@ def load(value: str) -> User | None:
         return None
     if not key or not (0 < uid < 2**63):
         return None
-    user = (
-        db.session.scalars(
-            select(User)
-            .options(joinedload(User.assignments))  # one query for the person and their roles
-            .join(LoginSession, LoginSession.user_id == User.id)
-            .where(
-                User.id == uid,
-                LoginSession.key_hash == _hash(key),
-                LoginSession.created_at >= utcnow() - _lifetime(),
-            )
-        )
-        .unique()
-        .first()
-    )
+    params = {"user_id": uid, "key_hash": _hash(key), "since": utcnow() - _lifetime()}
+    user = db.session.scalars(_user_of_session(), params).unique().first()
     if user is None or not user.is_active:
         return None
     user.login_key = key

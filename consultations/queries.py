@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, case, func, select
+from sqlalchemy import Select, bindparam, case, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import Role
@@ -173,11 +174,16 @@ def load_consultation(consultation_id: int, *, attachments: bool = True) -> Cons
     """A consultation with its articles (joined to it) and attachments (a query more)."""
     if not (0 < consultation_id < 2**63):
         return None
+    return db.session.scalars(_consultation_stmt(attachments), {"id": consultation_id}).unique().first()
+
+
+@functools.cache
+def _consultation_stmt(attachments: bool) -> Select:
+    # Built once: on every page and post, building it cost about what running it did.
     options = [joinedload(Consultation.sections)]
     if attachments:
         options.append(selectinload(Consultation.attachments))
-    stmt = select(Consultation).where(Consultation.id == consultation_id).options(*options)
-    return db.session.scalars(stmt).unique().first()
+    return select(Consultation).where(Consultation.id == bindparam("id")).options(*options)
 
 
 def opinions_page(

@@ -8,13 +8,15 @@ here is sent only after that commit. A state that forbids the action raises ``St
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import make_transient_to_detached
 
 import mail
 from audit.models import record as audit
@@ -270,19 +272,35 @@ def next_tracking_number(year: int) -> str:
     """Hand out the next number of the year. The counter row is updated in the caller's
     transaction, so numbers are unique and, once committed, without gaps."""
     dialect = db.session.get_bind().dialect.name
+    number = db.session.execute(_next_number_stmt(dialect), {"year": year}).scalar_one()
+    return f"YK-{year}-{number:06d}"
+
+
+@functools.cache
+def _next_number_stmt(dialect: str):
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
     # One statement: the year's first number creates the row, every other one bumps it (the
     # row lock it takes serialises concurrent posters until they commit).
-    stmt = insert(TrackingCounter).values(year=year, last=1)
-    number = db.session.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[TrackingCounter.year], set_={"last": TrackingCounter.last + 1}
-        ).returning(TrackingCounter.last)
-    ).scalar_one()
-    return f"YK-{year}-{number:06d}"
+    t = TrackingCounter.__table__
+    return (
+        insert(t)
+        .values(year=bindparam("year"), last=1)
+        .on_conflict_do_update(index_elements=[t.c.year], set_={"last": t.c.last + 1})
+        .returning(t.c.last)
+    )
+
+
+#: Posting's other statements, built once and on the tables: through the ORM's unit of work
+#: they were most of a post's cost (bench/).
+_INSERT_OPINION = Opinion.__table__.insert().returning(Opinion.__table__.c.id)
+_COUNT_OPINION = (
+    Consultation.__table__.update()
+    .where(Consultation.__table__.c.id == bindparam("consultation_id"))
+    .values(opinion_count=Consultation.__table__.c.opinion_count + 1)
+)
 
 
 def _check_body(body: str) -> str:
@@ -329,27 +347,41 @@ def post_opinion(
         raise StateError(_("This consultation is not open for opinions."))
 
     year = now.astimezone(LOCAL_TZ).year
+    values = {
+        "consultation_id": c.id,
+        "section_id": section.id if section else None,
+        "author_id": None if offline else by.id,
+        "entered_by_id": by.id if offline else None,
+        "contributor_name": contributor_name if offline else None,
+        "locality_id": None if offline else by.locality_id,
+        "channel": channel,
+        "stance": stance,
+        "body": body,
+        "status": OpinionStatus.published,
+        "tracking_number": next_tracking_number(year),
+        "created_at": now,
+        "received_at": received_at if offline else None,
+        "edited_at": None,
+        "withdrawn_at": None,
+        "hidden_at": None,
+        "hidden_by_id": None,
+        "hidden_reason": None,
+        "flag_count": 0,
+        "response_id": None,
+    }
+    opinion_id = db.session.execute(_INSERT_OPINION, values).scalar_one()
+    # The row as an ORM object, attached as if loaded, for the caller and the receipt.
     opinion = Opinion(
+        id=opinion_id,
         consultation=c,
         section=section,
         author=None if offline else by,
         entered_by=by if offline else None,
-        contributor_name=contributor_name if offline else None,
-        locality_id=None if offline else by.locality_id,
-        channel=channel,
-        stance=stance,
-        body=body,
-        status=OpinionStatus.published,
-        tracking_number=next_tracking_number(year),
-        created_at=now,
-        received_at=received_at if offline else None,
+        **values,
     )
+    make_transient_to_detached(opinion)
     db.session.add(opinion)
-    db.session.flush()
-    # Statements rather than ORM changes: the unit of work was most of a post's cost (bench/).
-    db.session.execute(
-        update(Consultation).where(Consultation.id == c.id).values(opinion_count=Consultation.opinion_count + 1)
-    )
+    db.session.execute(_COUNT_OPINION, {"consultation_id": c.id})
     db.session.expire(c, ["opinion_count", "updated_at"])
     audit_now(
         "opinion.create",
