@@ -111,18 +111,25 @@ def opinion_rows_select(consultation_id: int, *, by_section: bool = False, raw: 
     return stmt.order_by(Opinion.id)
 
 
-def iter_opinions(
+def opinion_rows(
     consultation_id: int, *, by_section: bool = False, session: Session | None = None, raw: bool = False
-) -> Iterator[OpinionRow]:
-    """Stream the opinions in batches (a server-side cursor on PostgreSQL): memory stays bounded.
-    ``session`` lets a streamed download read outside the request's own session."""
+):
+    """The rows of :func:`opinion_rows_select` (plain tuples), fetched in batches of 1,000: a
+    server-side cursor on PostgreSQL, so memory stays bounded. ``session`` lets a streamed
+    download read outside the request's own session."""
     # Executed on the connection (Core): plain rows need none of the ORM's loading machinery,
     # which cost a fifth of a 100,000-row export (bench/).
     connection = (session or db.session).connection()
-    result = connection.execute(
+    return connection.execute(
         opinion_rows_select(consultation_id, by_section=by_section, raw=raw).execution_options(yield_per=1000)
     )
-    for row in result:
+
+
+def iter_opinions(
+    consultation_id: int, *, by_section: bool = False, session: Session | None = None, raw: bool = False
+) -> Iterator[OpinionRow]:
+    """Stream the opinions as :class:`OpinionRow` (see :func:`opinion_rows`)."""
+    for row in opinion_rows(consultation_id, by_section=by_section, session=session, raw=raw):
         yield OpinionRow(*row)
 
 

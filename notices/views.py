@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import segno
 from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -16,6 +15,8 @@ from web import refuse
 
 def qr_svg(url: str, label: str) -> Markup:
     """``url`` as a QR code in inline SVG that scales with its box (no image file, no script)."""
+    import segno  # here: a tenth of a second at start-up that only this page needs
+
     # Level M survives a crease or a smudge on a printed sheet.
     code = segno.make(url, error="m", micro=False)
     svg = code.svg_inline(

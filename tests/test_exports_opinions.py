@@ -173,6 +173,25 @@ def test_json_is_an_array_of_every_opinion(client, auth, world, consultation):
     assert world.email("resident") not in response.get_data(as_text=True)
 
 
+def test_csv_keeps_quotes_commas_and_line_breaks(client, auth, make):
+    """Each text comes back whole from a standard CSV reader, however it is punctuated."""
+    cid = make.consultation("open")
+    bodies = [
+        'Đề nghị "mở rộng" ngõ, không "thu hẹp".',
+        "Dòng một,\ndòng hai;\n\ndòng ba.",
+        'Chỉ một dấu " lẻ',
+        "Thêm, nhiều, dấu, phẩy,,,",
+    ]
+    for body in bodies:
+        make.opinion(cid, body=body)
+    auth.login("reviewer@example.vn")
+    raw = fetch(client, cid, "csv").get_data().decode("utf-8-sig")
+    assert raw.endswith("\r\n")
+    rows = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert sorted(r["body"] for r in rows) == sorted(bodies)
+    assert all(len(r) == len(COLUMNS) and None not in r for r in rows)
+
+
 def test_an_empty_consultation_exports_just_the_header(client, auth, make):
     cid = make.consultation("open")
     auth.login("reviewer@example.vn")
