@@ -115,7 +115,7 @@ class Consultation(db.Model):
     #: database reads it (search.py): deferred, so loading a consultation does not drag the
     #: whole folded draft along.
     search_folded: Mapped[str] = mapped_column(Text, default="", deferred=True)
-    #: Opinions received, kept up to date by the services (not recounted per page).
+    #: Opinions received, kept up to date by a trigger on ``opinion`` (tally.py), never recounted.
     opinion_count: Mapped[int] = mapped_column(Integer, default=0)
 
     locality: Mapped[Locality] = relationship(lazy="joined")

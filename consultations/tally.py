@@ -4,7 +4,8 @@
 number of opinions in it. Triggers on ``opinion`` keep it exact on every INSERT, DELETE and
 UPDATE that moves an opinion between rows, whichever code (or console) makes the change, in the
 same transaction. A consultation page then reads a few dozen tally rows instead of grouping
-100,000 opinions: its cost no longer grows with the number of opinions (bench/run.py).
+100,000 opinions: its cost no longer grows with the number of opinions (bench/run.py). The
+insert trigger also adds one to ``consultation.opinion_count``, the figure on the lists.
 
 Article 0 stands for the whole draft (``section_id`` NULL), so the key has no NULL in it.
 ``create_all`` builds the triggers through the listeners below; the migration calls
@@ -75,14 +76,22 @@ _COLUMNS = "consultation_id, section_id, status, stance, response_id"
 
 _SQ_NEW = "(new.response_id IS NOT NULL)"
 _SQ_OLD = "(old.response_id IS NOT NULL)"
-SQLITE_CREATE: tuple[str, ...] = (
-    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ai AFTER INSERT ON opinion "
-    f"BEGIN {_add('new', _SQ_NEW)}; END",
-    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ad AFTER DELETE ON opinion "
-    f"BEGIN {_remove('old', _SQ_OLD)}; END",
-    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_au AFTER UPDATE OF {_COLUMNS} ON opinion "
-    f"WHEN {_MOVED} BEGIN {_remove('old', _SQ_OLD)}; {_add('new', _SQ_NEW)}; END",
-)
+#: ``consultation.opinion_count`` (opinions received, never decreased) is bumped here too: one
+#: statement fewer on every post, the busiest write (bench/).
+_COUNT = "UPDATE consultation SET opinion_count = opinion_count + 1 WHERE id = {row}.consultation_id"
+
+
+def _sqlite_create(count: bool) -> tuple[str, ...]:
+    on_insert = _add("new", _SQ_NEW) + (f"; {_COUNT.format(row='new')}" if count else "")
+    return (
+        f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ai AFTER INSERT ON opinion BEGIN {on_insert}; END",
+        f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ad AFTER DELETE ON opinion "
+        f"BEGIN {_remove('old', _SQ_OLD)}; END",
+        f"CREATE TRIGGER IF NOT EXISTS opinion_tally_au AFTER UPDATE OF {_COLUMNS} ON opinion "
+        f"WHEN {_MOVED} BEGIN {_remove('old', _SQ_OLD)}; {_add('new', _SQ_NEW)}; END",
+    )
+
+
 SQLITE_DROP: tuple[str, ...] = (
     "DROP TRIGGER IF EXISTS opinion_tally_au",
     "DROP TRIGGER IF EXISTS opinion_tally_ad",
@@ -91,8 +100,12 @@ SQLITE_DROP: tuple[str, ...] = (
 
 _PG_NEW = "(NEW.response_id IS NOT NULL)"
 _PG_OLD = "(OLD.response_id IS NOT NULL)"
-POSTGRESQL_CREATE: tuple[str, ...] = (
-    f"""CREATE OR REPLACE FUNCTION opinion_tally_keep() RETURNS trigger
+
+
+def _postgresql_create(count: bool) -> tuple[str, ...]:
+    on_insert = f"{_COUNT.format(row='NEW')};" if count else ""
+    return (
+        f"""CREATE OR REPLACE FUNCTION opinion_tally_keep() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NOT ({_MOVED.replace("old.", "OLD.").replace("new.", "NEW.")}) THEN
@@ -104,18 +117,25 @@ BEGIN
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
         {_add('NEW', _PG_NEW)};
     END IF;
+    IF TG_OP = 'INSERT' THEN
+        {on_insert}
+    END IF;
     RETURN NULL;
 END
 $$""",
-    f"""CREATE TRIGGER opinion_tally_keep AFTER INSERT OR DELETE OR UPDATE OF {_COLUMNS}
+        f"""CREATE TRIGGER opinion_tally_keep AFTER INSERT OR DELETE OR UPDATE OF {_COLUMNS}
 ON opinion FOR EACH ROW EXECUTE FUNCTION opinion_tally_keep()""",
-)
+    )
+
+
+SQLITE_CREATE = _sqlite_create(count=True)
+POSTGRESQL_CREATE = _postgresql_create(count=True)
 POSTGRESQL_DROP: tuple[str, ...] = (
     "DROP TRIGGER IF EXISTS opinion_tally_keep ON opinion",
     "DROP FUNCTION IF EXISTS opinion_tally_keep()",
 )
 
-_CREATE = {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}
+_CREATE = {"sqlite": _sqlite_create, "postgresql": _postgresql_create}
 _DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
 
 #: Recounts every tally row from the opinions (after the migration, or to check them).
@@ -128,8 +148,11 @@ REBUILD = (
 )
 
 
-def create_triggers(connection: Connection) -> None:
-    for statement in _CREATE.get(connection.dialect.name, ()):
+def create_triggers(connection: Connection, *, count: bool = True) -> None:
+    """Install the triggers; ``count=False`` builds them as they were before they also kept
+    ``consultation.opinion_count`` (for the migrations that predate it)."""
+    create = _CREATE.get(connection.dialect.name)
+    for statement in create(count) if create else ():
         connection.exec_driver_sql(statement)
 
 
@@ -144,7 +167,7 @@ def rebuild(connection: Connection) -> None:
 
 
 # The triggers are on ``opinion``; their bodies find ``opinion_tally`` when they run.
-for _dialect, _statements in _CREATE.items():
+for _dialect, _statements in {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}.items():
     for _statement in _statements:
         event.listen(Opinion.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select
 
 from extensions import db
 
@@ -33,7 +33,6 @@ def add_opinions(app, world, cid: int, n: int, start: int) -> None:
     some by an official on someone's behalf, written by several residents."""
     from consultations.models import (
         Channel,
-        Consultation,
         Opinion,
         OpinionStatus,
         Outcome,
@@ -89,11 +88,6 @@ def add_opinions(app, world, cid: int, n: int, start: int) -> None:
                 }
             )
         db.session.execute(Opinion.__table__.insert(), rows)
-        db.session.execute(
-            update(Consultation)
-            .where(Consultation.id == cid)
-            .values(opinion_count=Consultation.opinion_count + n)
-        )
         db.session.commit()
 
 

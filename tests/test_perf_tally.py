@@ -79,3 +79,32 @@ def test_a_rolled_back_opinion_leaves_no_count(app, world, make):
         db.session.rollback()
         assert tally.read(cid).rows == recount(cid)
         assert tally.read(cid).total() == 1
+
+
+@pytest.mark.postgres
+def test_the_insert_trigger_keeps_the_opinion_count(app, world, make, client):
+    """``consultation.opinion_count`` (the figure on the lists) counts every opinion received,
+    through the service or a bulk insert, and a rolled-back post leaves it as it was."""
+    from consultations.models import Consultation, Opinion, OpinionStatus
+
+    cid = make.consultation("open")
+    other = make.consultation("open", title="Quy hoạch giao thông")
+    add_opinions(app, world, cid, 40, start=0)
+    make.opinion(cid)
+    make.opinion(cid, who="official", channel="paper")
+    with app.app_context():
+        assert db.session.get(Consultation, cid).opinion_count == 42
+        assert db.session.get(Consultation, other).opinion_count == 0
+        # Withdrawn or hidden, an opinion was still received.
+        db.session.execute(update(Opinion).where(Opinion.consultation_id == cid).values(status=OpinionStatus.withdrawn))
+        db.session.commit()
+        assert db.session.get(Consultation, cid).opinion_count == 42
+        db.session.execute(Opinion.__table__.insert(), [{
+            "consultation_id": cid, "stance": "agree", "body": "Ý kiến bỏ dở.", "channel": "online",
+            "status": "published", "tracking_number": "YK-2099-999999", "flag_count": 0,
+        }])
+        db.session.rollback()
+        db.session.expire_all()
+        assert db.session.get(Consultation, cid).opinion_count == 42
+    card = client.get("/").get_data(as_text=True)
+    assert "42 opinions" in card
