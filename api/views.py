@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from flask import Response, current_app, request, url_for
+from flask_babel import gettext as _
 
 from api import bp
 from consultations import queries
@@ -103,7 +104,29 @@ def consultation(consultation_id: int):
 
 @bp.get("/consultations/<int:consultation_id>/opinions")
 def opinions(consultation_id: int):
-    """The opinions on a public consultation, oldest first, 50 a page (?page=)."""
+    """The opinions on a public consultation, oldest first, 50 a page: ``?page=``, or
+    ``?after=<id>`` to walk them all at a constant cost (``next_after`` gives the next step)."""
     c = _public(consultation_id)
-    page = queries.opinions_page(c, page=page_arg(), per_page=OPINIONS_PER_PAGE, oldest_first=True, history=False)
-    return _json({"items": [_opinion(op) for op in page.items], **_page_meta(page)})
+    after = _after_arg()
+    page = queries.opinions_page(
+        c, page=page_arg(), per_page=OPINIONS_PER_PAGE, oldest_first=True, history=False, after=after
+    )
+    meta: dict[str, Any] = {"total": page.total, "per_page": page.per_page}
+    if after is None:
+        meta.update(_page_meta(page))
+    else:
+        meta["after"] = after
+    # Where a client goes on from: none once a page comes back short (the end).
+    meta["next_after"] = page.items[-1].id if len(page.items) == page.per_page else None
+    return _json({"items": [_opinion(op) for op in page.items], **meta})
+
+
+def _after_arg() -> int | None:
+    raw = request.args.get("after")
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError:
+        refuse(400, _("after= takes the id of an opinion, a whole number."))
+    return max(value, 0)

@@ -195,10 +195,15 @@ def opinions_page(
     oldest_first: bool = False,
     history: bool = True,
     total: int | None = None,
+    after: int | None = None,
 ) -> Page[Opinion]:
     """A page of every opinion of ``c`` (withdrawn and hidden ones too: the caller decides
     what to show), newest first, with authors, answers and edit histories loaded up front so
-    the page costs the same number of queries whatever the number of opinions."""
+    the page costs the same number of queries whatever the number of opinions.
+
+    ``after`` (oldest first only) is keyset pagination: the opinions whose id follows it,
+    found in the index at the same cost however far into the list, and unshaken by new
+    opinions arriving meanwhile; ``page`` is then ignored."""
     options = [joinedload(Opinion.author), joinedload(Opinion.response)]
     if history:
         options.append(selectinload(Opinion.revisions))
@@ -211,7 +216,11 @@ def opinions_page(
     # A deep page skips its OFFSET in the narrow (consultation_id[, section_id], id) index and
     # only then joins authors and answers to the rows it shows: ?page=2000 of 100,000 opinions
     # costs about what page 1 does (bench/run.py).
-    ids = select(Opinion.id).where(*where).order_by(order).limit(per_page).offset((page - 1) * per_page)
+    ids = select(Opinion.id).where(*where).order_by(order).limit(per_page)
+    if after is not None and oldest_first:
+        ids = ids.where(Opinion.id > after)
+    else:
+        ids = ids.offset((page - 1) * per_page)
     stmt = select(Opinion).where(Opinion.id.in_(ids.scalar_subquery())).options(*options).order_by(order)
     items = db.session.scalars(stmt).unique().all()
     return Page(items=items, page=page, pages=max(1, math.ceil(total / per_page)), total=total, per_page=per_page)

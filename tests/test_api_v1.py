@@ -151,6 +151,38 @@ def test_opinions_come_fifty_a_page(app, client, world, make):
     assert len(set(ids)) == 53
 
 
+def test_opinions_can_be_walked_by_keyset(app, client, world, make):
+    """?after=<id> gives the opinions that follow, whatever arrives meanwhile; next_after is
+    where to go on from, and none on the last step."""
+    cid = make.consultation("open")
+    with app.test_request_context():
+        c = db.session.get(Consultation, cid)
+        user = db.session.get(User, world.ids["resident"])
+        for i in range(53):
+            services.post_opinion(c, by=user, body=f"Ý kiến {i}", stance=Stance.agree)
+        db.session.commit()
+    first = client.get(f"/api/v1/consultations/{cid}/opinions").get_json()
+    assert first["next_after"] == first["items"][-1]["id"]
+    # An opinion posted while a client walks the list neither repeats nor hides one.
+    with app.test_request_context():
+        c = db.session.get(Consultation, cid)
+        services.post_opinion(c, by=db.session.get(User, world.ids["resident"]), body="Ý kiến mới", stance=Stance.suggest)
+        db.session.commit()
+    second = client.get(f"/api/v1/consultations/{cid}/opinions?after={first['next_after']}").get_json()
+    assert [i["body"] for i in second["items"]] == ["Ý kiến 50", "Ý kiến 51", "Ý kiến 52", "Ý kiến mới"]
+    assert (second["after"], second["next_after"], second["total"]) == (first["next_after"], None, 54)
+    assert "page" not in second
+    ids = [i["id"] for i in first["items"] + second["items"]]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 54
+    assert client.get(f"/api/v1/consultations/{cid}/opinions?after=0").get_json()["items"][0]["id"] == ids[0]
+    assert client.get(f"/api/v1/consultations/{cid}/opinions?after={ids[-1]}").get_json()["items"] == []
+    client.set_cookie("lang", "vi")
+    refused = client.get(f"/api/v1/consultations/{cid}/opinions?after=abc")
+    assert refused.status_code == 400
+    assert refused.get_json()["error"] == "Tham số after= phải là mã số của một ý kiến (số nguyên)."
+
+
 def test_the_api_is_read_only(client, make):
     cid = make.consultation("open")
     r = client.post(f"/api/v1/consultations/{cid}/opinions", data=json.dumps({"body": "x"}),

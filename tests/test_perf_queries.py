@@ -114,6 +114,8 @@ def test_statements_per_page_do_not_grow_with_opinions(app, world, make, auth, c
         "/",
         "/?q=dat+dai",
         f"/api/v1/consultations/{cid}/opinions",
+        f"/api/v1/consultations/{cid}/opinions?page=2",
+        f"/api/v1/consultations/{cid}/opinions?after=1",
     ]
     add_opinions(app, world, cid, 60, start=0)
     few = statements_per_page(app, client, paths)
