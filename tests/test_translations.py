@@ -63,3 +63,26 @@ def test_vietnamese_is_real_vietnamese():
     diacritics = sum(1 for m in catalog if m.id and re.search("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", str(m.string), re.I))
     total = sum(1 for m in catalog if m.id)
     assert diacritics / total > 0.8
+
+
+def test_the_language_follows_force_locale_and_refresh_within_one_request(app):
+    """The translations kept for a request (extensions._Domain) change with the language:
+    an e-mail in the recipient's language in the middle of an English page, and a language
+    chosen during the request."""
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext, refresh
+
+    page = "{{ _('Opinions') }}|{{ ngettext('%(num)d opinion', '%(num)d opinions', 2) }}"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}):
+        assert gettext("Opinions") == "Opinions"
+        assert render_template_string(page) == "Opinions|2 opinions"
+        with force_locale("vi"):
+            assert gettext("Opinions") == "Ý kiến"
+            assert render_template_string(page) == "Ý kiến|2 ý kiến"
+        assert gettext("Opinions") == "Opinions"
+        assert render_template_string(page) == "Opinions|2 opinions"
+    with app.test_request_context("/", headers={"Cookie": "lang=en"}) as ctx:
+        assert gettext("Opinions") == "Opinions"
+        ctx.request.cookies = {"lang": "vi"}
+        refresh()
+        assert gettext("Opinions") == "Ý kiến"
