@@ -183,4 +183,28 @@ def test_create_all_builds_the_search_index(app, db_backend):
             assert {"consultation_fts", "consultation_fts_ai", "consultation_fts_au", "consultation_fts_ad"} <= set(names)
         else:
             names = db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'consultation'")).all()
-            assert "ix_consultation_search_tsv" in names
+            assert "ix_consultation_search_vector" in names
+
+
+@pytest.mark.postgres
+def test_postgresql_searches_through_the_index_once_analyzed(app, make, db_backend):
+    """After ANALYZE the planner still reads the search index rather than folding every draft
+    again (PostgreSQL once priced that as cheap: 1.3 s a search over 5,000 consultations)."""
+    import sqlalchemy as sa
+
+    from consultations.models import Consultation
+    from consultations.search import search_condition
+
+    for i in range(12):
+        make.consultation("open", title=f"Quy hoạch đất đai đợt {i}")
+    with app.app_context():
+        db.session.execute(sa.text("ANALYZE consultation"))
+        stmt = sa.select(sa.func.count(Consultation.id)).where(search_condition("đất đai"))
+        compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
+        if db_backend == "sqlite":
+            rows = db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")).all()
+            plan, index = " ".join(str(r[-1]) for r in rows), "consultation_fts"
+        else:
+            plan, index = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}"))), "ix_consultation_search_vector"
+        assert index in plan, plan
+        assert db.session.scalar(stmt) >= 12

@@ -33,7 +33,7 @@ def _schema_differences(connection):
     return [
         d for d in diffs
         if not (d[0] == "remove_table" and d[1].name.startswith("consultation_fts"))
-        and not (d[0] == "remove_index" and d[1].name == "ix_consultation_search_tsv")
+        and not (d[0] == "remove_index" and d[1].name == "ix_consultation_search_vector")
     ]
 
 

@@ -24,13 +24,13 @@ def upgrade():
     if op.get_bind().dialect.name == "postgresql":
         for statement in search.POSTGRES_TRGM_DROP_DDL:
             op.execute(statement)
-        for statement in search.POSTGRES_DDL:
+        for statement in search.POSTGRES_TSV_V1_DDL:
             op.execute(statement)
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
-        for statement in search.POSTGRES_DROP_DDL:
+        for statement in search.POSTGRES_TSV_V1_DROP_DDL:
             op.execute(statement)
         for statement in search.POSTGRES_TRGM_DDL:
             op.execute(statement)
