@@ -31,6 +31,7 @@ from auth.models import Consent, Role, RoleAssignment, User
 from auth.services import CONSENT_TEXT_VERSION, PARTICIPATION, default_display_name
 from consultations import services
 from consultations.models import (
+    NEW_OPINION_BLANKS,
     Category,
     Channel,
     Consultation,
@@ -411,13 +412,7 @@ def add_opinions(spec: dict[str, Any], n: int) -> None:
                     "tracking_number": f"YK-{year}-{first + i:06d}",
                     "created_at": when,
                     "received_at": when if offline else None,
-                    "edited_at": None,
-                    "withdrawn_at": None,
-                    "hidden_at": None,
-                    "hidden_by_id": None,
-                    "hidden_reason": None,
-                    "flag_count": 0,
-                    "response_id": None,
+                    **NEW_OPINION_BLANKS,
                 }
             )
         answered = [r for r in rows if rng.random() < 0.2]

@@ -191,6 +191,19 @@ class TrackingCounter(db.Model):
     last: Mapped[int] = mapped_column(Integer, default=0)
 
 
+#: The columns a new opinion always starts without, for inserts that skip the ORM (posting,
+#: the demo's bulk data): the row is then complete and needs no defaults or reload.
+NEW_OPINION_BLANKS: dict = {
+    "edited_at": None,
+    "withdrawn_at": None,
+    "hidden_at": None,
+    "hidden_by_id": None,
+    "hidden_reason": None,
+    "flag_count": 0,
+    "response_id": None,
+}
+
+
 class Opinion(db.Model):
     __table_args__ = (
         # Pages and exports of every opinion, by id, without sorting them all (bench/).

@@ -126,10 +126,10 @@ def opinion_rows(
 
 
 def iter_opinions(
-    consultation_id: int, *, by_section: bool = False, session: Session | None = None, raw: bool = False
+    consultation_id: int, *, by_section: bool = False, session: Session | None = None
 ) -> Iterator[OpinionRow]:
     """Stream the opinions as :class:`OpinionRow` (see :func:`opinion_rows`)."""
-    for row in opinion_rows(consultation_id, by_section=by_section, session=session, raw=raw):
+    for row in opinion_rows(consultation_id, by_section=by_section, session=session):
         yield OpinionRow(*row)
 
 

@@ -24,6 +24,7 @@ from audit.models import record_now as audit_now
 from auth.models import User
 from consultations import tally
 from consultations.models import (
+    NEW_OPINION_BLANKS,
     Category,
     Channel,
     Consultation,
@@ -356,13 +357,7 @@ def post_opinion(
         "tracking_number": next_tracking_number(year),
         "created_at": now,
         "received_at": received_at if offline else None,
-        "edited_at": None,
-        "withdrawn_at": None,
-        "hidden_at": None,
-        "hidden_by_id": None,
-        "hidden_reason": None,
-        "flag_count": 0,
-        "response_id": None,
+        **NEW_OPINION_BLANKS,
     }
     opinion_id = db.session.execute(_INSERT_OPINION, values).scalar_one()
     # The row as an ORM object, attached as if loaded, for the caller and the receipt.

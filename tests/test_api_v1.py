@@ -134,14 +134,19 @@ def test_opinions_with_public_fields_only(app, client, world, make):
                 "created_at", "author"} <= set(item)
 
 
-def test_opinions_come_fifty_a_page(app, client, world, make):
-    cid = make.consultation("open")
+def _post_opinions(app, world, cid: int, n: int) -> None:
+    """``n`` opinions by the resident through the service, "Ý kiến 0" to "Ý kiến n-1"."""
     with app.test_request_context():
         c = db.session.get(Consultation, cid)
         user = db.session.get(User, world.ids["resident"])
-        for i in range(53):
+        for i in range(n):
             services.post_opinion(c, by=user, body=f"Ý kiến {i}", stance=Stance.agree)
         db.session.commit()
+
+
+def test_opinions_come_fifty_a_page(app, client, world, make):
+    cid = make.consultation("open")
+    _post_opinions(app, world, cid, 53)
     first = client.get(f"/api/v1/consultations/{cid}/opinions").get_json()
     second = client.get(f"/api/v1/consultations/{cid}/opinions?page=2").get_json()
     assert (len(first["items"]), first["pages"], first["total"]) == (50, 2, 53)
@@ -155,12 +160,7 @@ def test_opinions_can_be_walked_by_keyset(app, client, world, make):
     """?after=<id> gives the opinions that follow, whatever arrives meanwhile; next_after is
     where to go on from, and none on the last step."""
     cid = make.consultation("open")
-    with app.test_request_context():
-        c = db.session.get(Consultation, cid)
-        user = db.session.get(User, world.ids["resident"])
-        for i in range(53):
-            services.post_opinion(c, by=user, body=f"Ý kiến {i}", stance=Stance.agree)
-        db.session.commit()
+    _post_opinions(app, world, cid, 53)
     first = client.get(f"/api/v1/consultations/{cid}/opinions").get_json()
     assert first["next_after"] == first["items"][-1]["id"]
     # An opinion posted while a client walks the list neither repeats nor hides one.
