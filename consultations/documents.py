@@ -664,16 +664,7 @@ def build_docx(data: rec.RecordData, *, internal: bool = False):
 
 def record_pdf(data: rec.RecordData, *, internal: bool = False) -> bytes:
     """The record (or, ``internal``, the full list of opinions) as a PDF rendered by WeasyPrint."""
-    from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
-
-    class LocalOnly(URLFetcher):
-        """Never fetch anything over the network (http, https, ftp): fonts come from the system."""
-
-        def fetch(self, url, headers=None):
-            if not url.startswith("data:"):
-                raise ValueError(f"external resources are not fetched: {url}")
-            return super().fetch(url, headers)
+    from consultations.pdf import render_pdf
 
     html = render_template("records/record_pdf.html", **document_context(data, internal=internal))
-    return HTML(string=html, base_url=None, url_fetcher=LocalOnly()).write_pdf()
+    return render_pdf(html)

@@ -107,6 +107,10 @@ class Consultation(db.Model):
     closed_early_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Public reason for closing before ``closes_at``.
     close_reason: Mapped[str | None] = mapped_column(Text)
+    #: The "Căn cứ …" lines of the record, one per line.
+    legal_basis: Mapped[str] = mapped_column(Text, default="", server_default="")
+    #: Meetings planned or held (one per line: date, place), printed on the notice and the record.
+    meetings: Mapped[str] = mapped_column(Text, default="", server_default="")
     concluded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -300,6 +304,8 @@ class Response(db.Model):
     consultation_id: Mapped[int] = mapped_column(ForeignKey("consultation.id"), index=True)
     outcome: Mapped[Outcome] = mapped_column(_enum(Outcome))
     explanation: Mapped[str] = mapped_column(Text)
+    #: The moderator's summary of the opinions answered, printed in the record instead of their text.
+    summary: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -316,6 +322,9 @@ class Record(db.Model):
     conclusion: Mapped[str] = mapped_column(Text)
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
+    #: Who signs for the People's Committee, printed in the signature block.
+    signer_name: Mapped[str | None] = mapped_column(String(200))
+    signer_title: Mapped[str | None] = mapped_column(String(200))
     #: SHA-256 of ``canonical``, printed on the record.
     content_hash: Mapped[str] = mapped_column(String(64))
     #: The canonical serialisation that was hashed (JSON, sorted keys).

@@ -29,6 +29,13 @@ class Locality(db.Model):
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("locality.id"))
     #: The former name when a unit was renamed.
     renamed_from: Mapped[str | None] = mapped_column(String(200))
+    #: The People's Committee's contacts, printed on notices and in e-mail signatures.
+    address: Mapped[str | None] = mapped_column(String(300))
+    #: Telephone or hotline for opinions given by phone.
+    phone: Mapped[str | None] = mapped_column(String(50))
+    email: Mapped[str | None] = mapped_column(String(200))
+    #: When the office receives the public ("Sáng 7:30–11:30, chiều 13:30–17:00, thứ Hai đến thứ Sáu").
+    office_hours: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped[Locality | None] = relationship(

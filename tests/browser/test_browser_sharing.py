@@ -119,13 +119,24 @@ def test_print_layout(pages, live, ids, name, path):
     if name == "draft":
         assert page.locator("main .article-text").first.is_visible()
         assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith(
-            '"Times New Roman"'
-        )
+            '"Gopy Serif"'
+        ), "the shipped typeface, whatever fonts the machine has"
+
     else:
         assert page.locator("main code.hash").first.is_visible()
     page.screenshot(path=str(SCREENSHOTS / f"print-1280-vi-{name}.png"), full_page=True)
-    text = "".join(_pdf_pages(page.pdf(format="A4")))
+    pdf = page.pdf(format="A4")
+    text = "".join(_pdf_pages(pdf))
     assert title.split()[0] in text
+    # Every letter from the shipped typeface: words come back whole, not "D ự th ả o".
+    fonts = {
+        str(font.get_object()["/BaseFont"])
+        for p in PdfReader(io.BytesIO(pdf)).pages
+        for font in p["/Resources"]["/Font"].values()
+    }
+    serif = {f for f in fonts if "Serif" in f or "Liberation" in f or "Times" in f}
+    assert serif, fonts
+    assert all("LiberationSerif" in f for f in serif), fonts
 
 
 def test_works_without_javascript(pages, live, ids):
