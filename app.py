@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -19,6 +20,15 @@ LANGUAGES = ("vi", "en")
 
 #: Values a deployment must change; refusing them outside development keeps sessions safe.
 INSECURE_KEYS = {"", "dev", "change-me", "development-only-key"}
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in every route, capped at the largest id a table holds (32-bit INTEGER on
+    PostgreSQL): a larger number is a 404, not a 500 from the driver."""
+
+    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
+                 max: int | None = 2**31 - 1, signed: bool = False) -> None:
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 
 def _env_config() -> dict[str, Any]:
@@ -57,6 +67,7 @@ def _normalise_db_url(url: str) -> str:
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Góp ý application."""
     app = Flask(__name__, instance_relative_config=True)
+    app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SECRET_KEY="development-only-key",  # noqa: S106 - refused outside development, see INSECURE_KEYS

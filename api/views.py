@@ -121,6 +121,10 @@ def opinions(consultation_id: int):
     return _json({"items": [_opinion(op) for op in page.items], **meta})
 
 
+#: The largest id the opinion table holds (an INTEGER primary key: 32 bits on PostgreSQL).
+MAX_ID = 2**31 - 1
+
+
 def _after_arg() -> int | None:
     raw = request.args.get("after")
     if raw is None:
@@ -129,4 +133,6 @@ def _after_arg() -> int | None:
         value = int(raw)
     except ValueError:
         refuse(400, _("after= takes the id of an opinion, a whole number."))
-    return max(value, 0)
+    # Past the largest id the database can hold there is nothing more: an empty page, not an
+    # OverflowError from the driver.
+    return min(max(value, 0), MAX_ID)

@@ -156,6 +156,7 @@ def test_opinions_come_fifty_a_page(app, client, world, make):
     assert len(set(ids)) == 53
 
 
+@pytest.mark.postgres
 def test_opinions_can_be_walked_by_keyset(app, client, world, make):
     """?after=<id> gives the opinions that follow, whatever arrives meanwhile; next_after is
     where to go on from, and none on the last step."""
@@ -177,6 +178,11 @@ def test_opinions_can_be_walked_by_keyset(app, client, world, make):
     assert len(set(ids)) == 54
     assert client.get(f"/api/v1/consultations/{cid}/opinions?after=0").get_json()["items"][0]["id"] == ids[0]
     assert client.get(f"/api/v1/consultations/{cid}/opinions?after={ids[-1]}").get_json()["items"] == []
+    # Past any id a database can hold: an empty last page, not a 500.
+    for huge in ("9223372036854775807", "9223372036854775808", "1" + "0" * 40):
+        beyond = client.get(f"/api/v1/consultations/{cid}/opinions?after={huge}")
+        assert beyond.status_code == 200, huge
+        assert (beyond.get_json()["items"], beyond.get_json()["next_after"]) == ([], None)
     client.set_cookie("lang", "vi")
     refused = client.get(f"/api/v1/consultations/{cid}/opinions?after=abc")
     assert refused.status_code == 400

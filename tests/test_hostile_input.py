@@ -7,6 +7,7 @@ markup markers unescaped in an HTML page.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode
 
 import pytest
@@ -233,3 +234,22 @@ def test_nul_and_control_characters_on_every_form(scene, value):
     segment = quote(value, safe="")
     for path in (f"/localities/{segment}", f"/auth/verify/{segment}", f"/auth/reset/{segment}"):
         scene.get("anonymous", path)
+
+
+@pytest.mark.postgres
+def test_ids_beyond_any_row_are_not_found(app, scene):
+    """A number past what an INTEGER column holds, in any route's <int:…>, is a 404 for every
+    visitor, not a 500 from PostgreSQL ("integer out of range")."""
+    huge = str(2**31)
+    paths = []
+    for rule in app.url_map.iter_rules():
+        ints = [name for name, conv in rule._converters.items() if conv.__class__.__name__ == "IdConverter"]
+        if ints and "GET" in rule.methods:
+            paths.append(re.sub(r"<int:[^>]+>", huge, rule.rule))
+    assert len(paths) > 10
+    for who in ("anonymous", "moderator"):
+        for path in paths:
+            response = scene.client(who).get(path)
+            assert response.status_code in (302, 404), (who, path, response.status_code)
+    after = scene.client("anonymous").get(f"/api/v1/consultations/{scene.cid}/opinions?after={2**63}")
+    assert after.status_code == 200
