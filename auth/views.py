@@ -42,7 +42,7 @@ def register():
         form.locality.data = request.args.get("locality", "")
     if form.validate_on_submit():
         try:
-            user = services.register(
+            services.register(
                 email=form.email.data,
                 password=form.password.data,
                 full_name=form.full_name.data,
@@ -55,9 +55,8 @@ def register():
         except IntegrityError:
             # Someone registered the same address a moment ago: answer as for any taken address.
             db.session.rollback()
-            user = None
-        if user is not None:
-            sessions.begin(user)
+        # A new address and a taken one get the same answer: nobody is logged in here (that
+        # would tell who has an account); the verification link logs the new resident in.
         return redirect(url_for("auth.check_email"))
     status = 400 if form.is_submitted() else 200
     return render_template(
@@ -81,6 +80,10 @@ def verify(token: str):
     if user is None:
         return render_template("auth/link_invalid.html", kind="verify"), 400
     if services.verify_email(user):
+        # The first use of the link proves the mailbox: it logs its owner in (a later use does not,
+        # so a link left in a mailbox is no key to the account).
+        if not current_user.is_authenticated:
+            sessions.begin(user)
         db.session.commit()
     flash(_("Thank you: your e-mail address is confirmed. You can now give opinions."), "success")
     return redirect(

@@ -68,10 +68,8 @@ def test_register_then_verify(app, client, world):
         assert "user.register" in actions
         user_id = user.id
 
-    # Logged in, not yet verified.
-    account = client.get("/me/account")
-    assert account.status_code == 200
-    assert "not confirmed" in account.get_data(as_text=True)
+    # Not logged in until the address is proven (a taken address gets the same answer).
+    assert client.get("/me/account").status_code == 302
 
     [message] = outbox(app)
     assert message["to"] == "bà.lan@example.vn"
@@ -92,7 +90,12 @@ def test_register_then_verify(app, client, world):
             )
             == 1
         )
+    # The link logged the resident in.
     assert "confirmed on" in client.get("/me/account").get_data(as_text=True)
+    # A second use of the same link, from another browser, logs nobody in.
+    other = app.test_client()
+    assert other.get(link.removeprefix("http://localhost")).status_code == 302
+    assert other.get("/me/account").status_code == 302
 
 
 def test_optional_notifications_consent_is_recorded(app, client, world):
@@ -160,6 +163,22 @@ def test_duplicate_address_is_not_revealed(app, client, world):
     assert "/auth/verify/" not in message["text"]
     # Nobody was logged in as the owner.
     assert client.get("/me/account").status_code == 302
+
+
+def test_new_and_taken_addresses_get_the_same_answer(app, world):
+    """Registration tells nobody whether an address has an account: the same status, place,
+    cookies and page after it, for a new address and for a taken one."""
+    answers = []
+    for email in ("someone.new@example.vn", "resident@example.vn"):
+        client = app.test_client()
+        client.get("/auth/register")
+        response = register(client, email=email)
+        cookies = sorted(c.key for c in client._cookies.values())
+        answers.append((response.status_code, response.headers["Location"], cookies,
+                        client.get("/me/account").status_code,
+                        client.get("/auth/registered").get_data(as_text=True)))
+    assert answers[0] == answers[1]
+    assert answers[0][3] == 302
 
 
 def test_logged_in_user_is_sent_home_from_register(client, auth, world):
