@@ -22,14 +22,25 @@ def search_terms(query: str | None, limit: int = 8) -> list[str]:
     return words[:limit]
 
 
+#: Invisible characters kept inside text: the joiners that build emoji and some scripts' letters.
+_JOINERS = "\u200c\u200d"
+
+
 def clean_text(text: str | None) -> str:
-    """Normalise user text: NFC, no NUL or other control characters but newlines and tabs."""
+    """Normalise user text: NFC, no NUL or other control characters but newlines and tabs, no
+    invisible format characters (zero-width space, word joiner, BOM, direction marks…), so a
+    text of nothing visible counts as empty."""
     if not text:
         return ""
     text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")
+    text = "".join(
+        ch
+        for ch in text
+        if ch in "\n\t"
+        or ch in _JOINERS
+        or unicodedata.category(ch) not in ("Cc", "Cs", "Cf")
     ).strip()
+    return "" if not text.strip(_JOINERS + " \n\t") else text
 
 
 def safe_filename(name: str, default: str = "file") -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField
@@ -17,7 +19,7 @@ from wtforms.validators import (
 
 from auth.passwords import password_problem
 from auth.services import residence_locality
-from textutil import clean_text
+from textutil import clean_text, fold
 
 
 def normalise_email(value: str | None) -> str | None:
@@ -26,6 +28,25 @@ def normalise_email(value: str | None) -> str | None:
 
 def tidy(value: str | None) -> str | None:
     return " ".join(clean_text(value).split()) if isinstance(value, str) else value
+
+
+#: Names of authorities and offices (folded), which no resident may take as a display name: an
+#: opinion signed "Ủy ban MTTQ xã Cam Lộ" would speak for a body that did not give it.
+AUTHORITY_WORDS = (
+    "uy ban", "ubnd", "ub mttq", "mttq", "mat tran", "hoi dong nhan dan", "hdnd", "cong an",
+    "dang uy", "chu tich", "bi thu", "chinh quyen", "ban quan ly", "ban cong tac", "co quan",
+    "chinh phu", "quan tri vien", "can bo", "admin", "administrator", "moderator",
+)
+_AUTHORITY = re.compile(r"\b(" + "|".join(re.escape(w) for w in AUTHORITY_WORDS) + r")\b")
+
+
+def not_an_authority(form, field) -> None:
+    """Refuse a display name that takes the name of an authority or an office."""
+    if field.data and _AUTHORITY.search(fold(field.data)):
+        raise ValidationError(
+            _l("A public display name cannot be the name of an authority or an office "
+               "(such as a People's Committee, the Fatherland Front or a chairman).")
+        )
 
 
 def email_field(label=None) -> EmailField:
@@ -63,7 +84,7 @@ class RegisterForm(LocalityMixin, FlaskForm):
         _l("Full name"),
         filters=[tidy],
         validators=[
-            InputRequired(message=_l("Enter your full name.")),
+            DataRequired(message=_l("Enter your full name.")),
             Length(max=120, message=_l("Use at most %(max)d characters.")),
         ],
         render_kw={"autocomplete": "name"},
@@ -71,7 +92,11 @@ class RegisterForm(LocalityMixin, FlaskForm):
     display_name = StringField(
         _l("Public display name (optional)"),
         filters=[tidy],
-        validators=[Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=120, message=_l("Use at most %(max)d characters.")),
+            not_an_authority,
+        ],
         render_kw={"autocomplete": "nickname"},
     )
     locality = StringField(

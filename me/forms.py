@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import AnyOf, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
 
-from auth.forms import LocalityMixin, NewPasswordForm, tidy
+from auth.forms import LocalityMixin, NewPasswordForm, not_an_authority, tidy
 from auth.services import OPTIONAL_PURPOSES
 
 # Each language in its own name, so a reader finds theirs whatever the page language.
@@ -19,7 +19,7 @@ class ProfileForm(LocalityMixin, FlaskForm):
         _l("Full name"),
         filters=[tidy],
         validators=[
-            InputRequired(message=_l("Enter your full name.")),
+            DataRequired(message=_l("Enter your full name.")),
             Length(max=120, message=_l("Use at most %(max)d characters.")),
         ],
         render_kw={"autocomplete": "name"},
@@ -27,7 +27,11 @@ class ProfileForm(LocalityMixin, FlaskForm):
     display_name = StringField(
         _l("Public display name"),
         filters=[tidy],
-        validators=[Optional(), Length(max=120, message=_l("Use at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=120, message=_l("Use at most %(max)d characters.")),
+            not_an_authority,
+        ],
     )
     locality = StringField(
         _l("Where you live"),

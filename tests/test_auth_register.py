@@ -119,6 +119,11 @@ def test_optional_notifications_consent_is_recorded(app, client, world):
         ({"password": "bà.lan@example.vn"}, "Do not use your e-mail address or your name"),
         ({"password": "Trần Thị Lan"}, "Do not use your e-mail address or your name"),
         ({"full_name": ""}, "Enter your full name."),
+        # Nothing visible is nothing: zero-width space, word joiner, BOM.
+        ({"full_name": "\u200b\u2060\ufeff"}, "Enter your full name."),
+        ({"display_name": "Ủy ban MTTQ Việt Nam xã Cam Lộ"}, "cannot be the name of an authority"),
+        ({"display_name": "UBND xa Cam Lo"}, "cannot be the name of an authority"),
+        ({"display_name": "Chủ tịch xã"}, "cannot be the name of an authority"),
         ({"full_name": "x" * 121}, "at most 120 characters"),
         ({"locality": ""}, "Choose the commune or village where you live."),
         ({"locality": "99999"}, "Choose the commune or village where you live."),

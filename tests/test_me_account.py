@@ -92,6 +92,21 @@ def test_bad_profile_is_refused_and_kept(app, client, auth, world):
         assert db.session.get(User, world.ids["resident"]).display_name == "Người dân resident"
 
 
+def test_a_display_name_cannot_speak_for_an_authority(app, client, auth, world):
+    auth.login("resident@example.vn")
+    response = client.post(
+        "/me/account",
+        data={"full_name": "\u200b", "display_name": "Ủy ban MTTQ Việt Nam xã Cam Lộ",
+              "locality": "00004-T1", "locale": "vi"},
+    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "cannot be the name of an authority" in html
+    assert "Enter your full name." in html, "a zero-width space is no name"
+    with app.app_context():
+        assert db.session.get(User, world.ids["resident"]).display_name == "Người dân resident"
+
+
 def test_change_password_ends_other_sessions(app, client, auth, world):
     other = app.test_client()
     other.post("/auth/login", data={"email": "resident@example.vn", "password": PASSWORD})
