@@ -66,6 +66,8 @@ def _normalise_db_url(url: str) -> str:
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Create and configure a Góp ý application."""
+    from ratelimits import FORM_MAX_BYTES
+
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = IdConverter
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
@@ -88,6 +90,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         MIN_COMMENT_DAYS=30,
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         UPLOAD_MAX_BYTES=10 * 1024 * 1024,
+        # One cap for the text of any form (ratelimits._cap_body_size): Flask's default for a
+        # multipart field, 500,000 bytes, refused the consultation form's longest draft.
+        FORM_MAX_BYTES=FORM_MAX_BYTES,
+        MAX_FORM_MEMORY_SIZE=FORM_MAX_BYTES,
         OUTBOX_DIR=str(Path(app.instance_path) / "outbox"),
         UPLOAD_DIR=str(Path(app.instance_path) / "uploads"),
         OPINIONS_PER_PAGE=20,

@@ -7,10 +7,11 @@ and password reset the e-mail address typed in (hashed, so the store never holds
 
 Counters live in ``RATELIMIT_STORAGE_URI`` (Redis in production, shared by every worker).
 
-Also here, as the other request budgets checked before any view: form bodies are capped at
-``FORM_MAX_BYTES`` (uploads keep ``MAX_CONTENT_LENGTH``), NUL characters are dropped, the login
-lockout (``login_blocked`` / ``register_failure`` / ``clear_failures``), and ``TRUSTED_PROXIES``
-(number of reverse proxies in front, default 0) so that per-address limits see the client.
+Also here, as the other request budgets checked before any view: forms are capped at
+``FORM_MAX_BYTES`` in either encoding (uploads keep ``MAX_CONTENT_LENGTH``), NUL characters are
+dropped, the login lockout (``login_blocked`` / ``register_failure`` / ``clear_failures``), and
+``TRUSTED_PROXIES`` (number of reverse proxies in front, default 0) so that per-address limits see
+the client.
 """
 
 from __future__ import annotations
@@ -140,7 +141,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(rf"/opinions/{_ARG}/(edit|withdraw)", (_limit("edit_account", _user_key, POST),)),
     Rule(rf"/opinions/{_ARG}/flag", (_limit("flag_ip", _ip_key, POST), _limit("flag_account", _user_key, POST))),
-    Rule(rf"/consultations/{_ARG}/(record|export)\.{_ARG}", (_limit("download_ip", _ip_key, None),)),
+    Rule(rf"/consultations/{_ARG}/(record|export|notice)\.{_ARG}", (_limit("download_ip", _ip_key, None),)),
     Rule(r"/me/account/password", (_limit("password_account", _user_key, POST),), required=False),
     Rule(r"/me/delete", (_limit("password_account", _user_key, POST),), required=False),
     Rule(r"/me/data", (_limit("data_account", _user_key, None),), required=False),
@@ -191,10 +192,20 @@ def init_app(app: Flask) -> None:
 
 
 def _cap_body_size() -> None:
+    """Hold every form to ``FORM_MAX_BYTES`` of text, whatever its encoding: a url-encoded or
+    JSON body as a whole (before it is read), a multipart one by its text fields (files keep
+    ``MAX_CONTENT_LENGTH``). Without this werkzeug would refuse a multipart field at Flask's
+    500,000 bytes, less than the consultation form's longest draft."""
+    cap = int(current_app.config.get("FORM_MAX_BYTES", FORM_MAX_BYTES))
     if request.mimetype != "multipart/form-data":
-        cap = int(current_app.config.get("FORM_MAX_BYTES", FORM_MAX_BYTES))
         overall = current_app.config.get("MAX_CONTENT_LENGTH")
         request.max_content_length = min(cap, overall) if overall else cap
+        return
+    request.max_form_memory_size = cap  # one field over the cap stops the parser at once
+    if request.method in ("POST", "PUT", "PATCH"):
+        text = sum(len(k.encode()) + len(v.encode()) for k, v in request.form.items(multi=True))
+        if text > cap:
+            refuse(413)
 
 
 def _without_nul(values):

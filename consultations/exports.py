@@ -21,33 +21,34 @@ edited_at                last edit by the author (ISO, +07:00), if any
 withdrawn_at             when it was withdrawn (ISO, +07:00), if it was
 ======================== ==================================================================
 
-E-mail addresses, telephone numbers and legal names are never exported. CSV is UTF-8 with a
-BOM (Excel opens it with Vietnamese intact); JSON is an array of objects with these keys;
-XLSX has the same header row (dates are real date-times there, in Vietnam's time). Text that
-a spreadsheet would run as a formula (starting with = + - @) is prefixed with an apostrophe
-in CSV, and stored as plain text in XLSX. Rows are read in batches of 1,000 and written as
-they come, so memory stays bounded whatever the number of opinions.
+E-mail addresses, telephone numbers and legal names are never exported. CSV and JSON are data,
+with the stable codes above: CSV is UTF-8 with a BOM (Excel opens it with Vietnamese intact); JSON
+is an array of objects with these keys. The XLSX is for people: the same columns in the same
+order, headed in the reader's language (the request's; the ``export`` command's default,
+Vietnamese), stances, channels, statuses and outcomes in the site's words ("Tán thành"), "The
+whole draft" and "Not answered" where the data is empty, dates as dates in Vietnam's time. Text
+that a spreadsheet would run as a formula (starting with = + - @) is prefixed with an apostrophe
+in CSV, and stored as plain text in XLSX. Rows are read in batches of 1,000 and written as they
+come, so memory stays bounded whatever the number of opinions.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
 import tempfile
 import zipfile
-from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from consultations import record as rec
+from consultations import xlsx
 from timeutil import to_local
 
 COLUMNS = [
@@ -67,14 +68,19 @@ COLUMNS = [
     "edited_at",
     "withdrawn_at",
 ]
-WIDTHS = [18, 26, 8, 40, 10, 10, 11, 80, 40, 28, 14, 16, 60, 26, 26]
 FORMATS = ("csv", "xlsx", "json", "docx", "pdf")
+#: Media types of the downloads, without parameters (``send_file`` adds its own charset to a
+#: text type); ``CONTENT_TYPES`` are the headers sent: one charset on text, none on binary.
 MIMETYPES = {
-    "csv": "text/csv; charset=utf-8",
-    "json": "application/json; charset=utf-8",
+    "csv": "text/csv",
+    "json": "application/json",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "pdf": "application/pdf",
+}
+CONTENT_TYPES = {
+    fmt: f"{mimetype}; charset=utf-8" if fmt in ("csv", "json") else mimetype
+    for fmt, mimetype in MIMETYPES.items()
 }
 #: Progress is reported every this many rows.
 PROGRESS_EVERY = 10_000
@@ -189,184 +195,31 @@ def json_chunks(consultation_id: int, progress: Progress = None, session: Sessio
 
 # -- XLSX ------------------------------------------------------------------------------------------
 #
-# The workbook is written as SpreadsheetML text straight into a zip, like the rows of the DOCX
-# (consultations/documents.py): one sheet, its rows generated from the database cursor in batches
-# and compressed as they come, so neither the rows nor an XML tree are ever held in memory.
-# Strings are inline (t="inlineStr"), never formulas; datetimes are Excel serial numbers.
+# The XLSX is for people: headers in the reader's language, stances, channels, statuses and
+# outcomes in the words of the site, dates shown as dates. The sheet itself is written by
+# consultations/xlsx.py, streamed.
 
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL_NS = "http://schemas.openxmlformats.org/package/2006/relationships"
-_XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-_SHEET_NAME = "Opinions"
-_SHEET_PART = "xl/worksheets/sheet1.xml"
-
-_XLSX_STATIC_PARTS = {
-    "[Content_Types].xml": (
-        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-        '<Default Extension="xml" ContentType="application/xml"/>'
-        '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-        f'<Override PartName="/{_SHEET_PART}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
-        "</Types>"
-    ),
-    "_rels/.rels": (
-        f'<Relationships xmlns="{_PKG_REL_NS}">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/officeDocument" Target="xl/workbook.xml"/>'
-        "</Relationships>"
-    ),
-    "xl/_rels/workbook.xml.rels": (
-        f'<Relationships xmlns="{_PKG_REL_NS}">'
-        f'<Relationship Id="rId1" Type="{_REL_NS}/worksheet" Target="worksheets/sheet1.xml"/>'
-        f'<Relationship Id="rId2" Type="{_REL_NS}/styles" Target="styles.xml"/>'
-        "</Relationships>"
-    ),
-    # cellXfs: 0 the default, 1 bold (the header), 2 a date and time (datetime cells).
-    "xl/styles.xml": (
-        f'<styleSheet xmlns="{_MAIN_NS}">'
-        '<numFmts count="1"><numFmt numFmtId="164" formatCode="yyyy-mm-dd hh:mm:ss"/></numFmts>'
-        '<fonts count="2">'
-        '<font><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-        '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
-        "</fonts>"
-        '<fills count="2"><fill><patternFill patternType="none"/></fill>'
-        '<fill><patternFill patternType="gray125"/></fill></fills>'
-        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
-        '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
-        '<cellXfs count="3">'
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
-        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>'
-        '<xf numFmtId="164" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
-        "</cellXfs>"
-        '<cellStyles count="1"><cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles>'
-        "</styleSheet>"
-    ),
-}
-_STYLE_BOLD = 1
-_STYLE_DATETIME = 2
-
-#: Rows generated between two writes to the zip, and how many such writes may wait.
-XLSX_ROWS_PER_BATCH = 500
-_XLSX_PENDING = 4
-#: What text cannot hold as is: & < > and CR (escaped; a literal CR would be read back as LF)
-#: and the characters XML 1.0 does not allow (dropped, as in consultations/documents.py).
-_NOT_XML = re.compile(r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_XML_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
-#: The ordinal of 1899-12-30, day 0 of Excel's serial dates (1900 system; the day numbers are
-#: right from 1900-03-01 on).
-_EXCEL_EPOCH_ORDINAL = 693_594
 #: A generous bound on the markup of one row of the sheet, and on the bytes one character of
 #: text can take once escaped ("&" -> "&amp;"): used to tell whether the sheet may need ZIP64.
 _ROW_MARKUP_BOUND = 2048
 _CHAR_BYTES_BOUND = 5
+#: Columns whose stored codes the XLSX shows as the site's words.
+_WORD_COLUMNS = {"stance": "STANCES", "channel": "CHANNELS", "status": "OPINION_STATUSES",
+                 "response_outcome": "OUTCOMES"}
+#: The width of each column in characters, in ``COLUMNS`` order; the long texts wrap within it.
+WIDTHS = [15, 16, 10, 30, 16, 24, 12, 60, 30, 24, 14, 17, 60, 16, 16]
+_WRAPPED = {"section_heading", "body", "hidden_reason", "contributor", "response_explanation"}
+_excel_serial = xlsx.excel_serial  # the tests compare it with openpyxl's
 
 
-def _column_letter(index: int) -> str:
-    """"A" for 0, "Z" for 25, "AA" for 26…"""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(ord("A") + rest) + letters
-    return letters
-
-
-_LETTERS = [_column_letter(i) for i in range(len(COLUMNS))]
-_LAST_LETTER = _LETTERS[-1]
-
-
-def _xml_escape(match: re.Match) -> str:
-    return _XML_ESCAPES.get(match.group(), "")
-
-
-def _excel_serial(dt: datetime) -> float:
-    """A datetime as Excel's serial number (days since 1899-12-30, the time as the fraction),
-    the same float as openpyxl's. An aware one is taken in its own (here Vietnam's) wall time:
-    Excel has no time zones."""
-    seconds = dt.hour * 3600 + dt.minute * 60 + dt.second + dt.microsecond / 1_000_000
-    return dt.toordinal() - _EXCEL_EPOCH_ORDINAL + seconds / 86_400
-
-
-def _string_cell(ref: str, text: str, style: str = "") -> str:
-    return f'<c r="{ref}"{style} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
-
-
-def _cell_xml(ref: str, value: Any) -> str:
-    """One cell of any other value than a string (strings are handled in ``_row_xml``)."""
-    # Floats with 16 significant digits, as openpyxl wrote them (the same times read back).
-    if isinstance(value, datetime):
-        return f'<c r="{ref}" s="{_STYLE_DATETIME}"><v>{_excel_serial(value):.16g}</v></c>'
-    if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
-    if isinstance(value, int):
-        return f'<c r="{ref}"><v>{value}</v></c>'
-    if isinstance(value, float) and math.isfinite(value):
-        return f'<c r="{ref}"><v>{value:.16g}</v></c>'
-    # A str subclass (an enum's value) as its text; anything else as str() would show it.
-    text = _NOT_XML.sub(_xml_escape, str.__str__(value) if isinstance(value, str) else str(value))
-    return _string_cell(ref, text) if text else ""
-
-
-def _row_xml(number: int, row: list[Any]) -> str:
-    """One <row> of the sheet; None and empty strings leave their cell out. (The hot loop of
-    the export: strings, most cells, are written inline here.)"""
-    n = str(number)
-    out = ['<row r="', n, '">']
-    for letter, value in zip(_LETTERS, row, strict=True):
-        if type(value) is str:
-            if not value:
-                continue
-            if _NOT_XML.search(value) is not None:
-                value = _NOT_XML.sub(_xml_escape, value)
-                if not value:
-                    continue
-            out += ('<c r="', letter, n, '" t="inlineStr"><is><t xml:space="preserve">', value, "</t></is></c>")
-        elif value is not None:
-            out.append(_cell_xml(letter + n, value))
-    out.append("</row>")
-    return "".join(out)
-
-
-def _sheet_head() -> str:
-    cols = "".join(
-        f'<col min="{i}" max="{i}" width="{width}" customWidth="1"/>'
-        for i, width in enumerate(WIDTHS, start=1)
-    )
-    header = "".join(
-        _string_cell(f"{letter}1", _NOT_XML.sub(_xml_escape, name), f' s="{_STYLE_BOLD}"')
-        for letter, name in zip(_LETTERS, COLUMNS, strict=True)
-    )
-    return (
-        f'{_XML_DECLARATION}<worksheet xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
-        '<sheetViews><sheetView workbookViewId="0">'
-        '<pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" state="frozen"/>'
-        '<selection pane="bottomLeft" activeCell="A2" sqref="A2"/>'
-        "</sheetView></sheetViews>"
-        '<sheetFormatPr defaultRowHeight="15"/>'
-        f"<cols>{cols}</cols>"
-        f'<sheetData><row r="1">{header}</row>'
-    )
-
-
-def _sheet_tail(last_row: int) -> str:
-    # Schema order: sheetData, …, autoFilter, …, pageMargins.
-    return (
-        f'</sheetData><autoFilter ref="A1:{_LAST_LETTER}{last_row}"/>'
-        '<pageMargins left="0.75" right="0.75" top="1" bottom="1" header="0.5" footer="0.5"/>'
-        "</worksheet>"
-    )
-
-
-def _workbook_xml(last_row: int) -> str:
-    return (
-        f'{_XML_DECLARATION}<workbook xmlns="{_MAIN_NS}" xmlns:r="{_REL_NS}">'
-        '<bookViews><workbookView activeTab="0"/></bookViews>'
-        f'<sheets><sheet name="{_SHEET_NAME}" sheetId="1" r:id="rId1"/></sheets>'
-        '<definedNames><definedName name="_xlnm._FilterDatabase" localSheetId="0" hidden="1">'
-        f"{_SHEET_NAME}!$A$1:${_LAST_LETTER}${last_row}</definedName></definedNames>"
-        "</workbook>"
-    )
+def xlsx_headers() -> list[str]:
+    """The XLSX's header row in the current locale (the request's, or the default one)."""
+    return [
+        _("Tracking number"), _("Date received"), _("Position in the draft"), _("Article"), _("Stance"),
+        _("Channel"), _("Status"), _("Text of the opinion"), _("Reason for hiding"),
+        _("Contributor"), _("Locality code"), _("Outcome"), _("Explanation"), _("Last edited"),
+        _("Withdrawn on"),
+    ]
 
 
 def _sheet_size_bound(consultation_id: int) -> int:
@@ -387,39 +240,45 @@ def _sheet_size_bound(consultation_id: int) -> int:
     return (count + 1) * _ROW_MARKUP_BOUND + int(total) * _CHAR_BYTES_BOUND + 64 * 1024
 
 
+def _rows_in_words(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
+    """The rows with their codes as the site's words, looked up once per export (gettext per
+    cell would cost seconds over 100,000 opinions)."""
+    from consultations import labels
+
+    words = [
+        (COLUMNS.index(column), {key.value: str(text) for key, text in getattr(labels, table).items()})
+        for column, table in _WORD_COLUMNS.items()
+    ]
+    heading, whole = COLUMNS.index("section_heading"), _("The whole draft")
+    outcome, unanswered = COLUMNS.index("response_outcome"), _("Not answered")
+    for row in rows:
+        for i, table in words:
+            value = row[i]
+            if value is not None:
+                row[i] = table.get(value, value)
+        if row[heading] is None:
+            row[heading] = whole
+        if row[outcome] is None:
+            row[outcome] = unanswered
+        yield row
+
+
 def write_xlsx(consultation_id: int, fh: IO[bytes], progress: Progress = None) -> None:
-    """Write the XLSX export: SpreadsheetML streamed into a zip, the rows in batches straight
-    from the database cursor, so memory stays bounded whatever their number. ``fh`` needs no
-    seek (zipfile then writes data descriptors).
+    """Write the XLSX export: the rows straight from the database cursor, in batches, so memory
+    stays bounded whatever their number. ``fh`` needs no seek."""
+    from consultations.models import Consultation
+    from extensions import db
 
-    The batches are compressed and written by a second thread (zlib and the file let go of the
-    GIL) while the next ones are read and generated; at most ``_XLSX_PENDING`` wait for it."""
-    zip64 = _sheet_size_bound(consultation_id) * 1.05 > zipfile.ZIP64_LIMIT
-    last_row = 1
-    with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, xml in _XLSX_STATIC_PARTS.items():
-            zf.writestr(name, _XML_DECLARATION + xml)
-        with zf.open(_SHEET_PART, "w", force_zip64=zip64) as sheet, ThreadPoolExecutor(1) as writer:
-            pending: deque[Future] = deque()
-
-            def write(text: str) -> None:
-                pending.append(writer.submit(sheet.write, text.encode("utf-8")))
-                if len(pending) > _XLSX_PENDING:
-                    pending.popleft().result()  # raises what the writer raised
-
-            write(_sheet_head())
-            batch: list[str] = []
-            for row in iter_export_rows(consultation_id, progress):
-                last_row += 1
-                batch.append(_row_xml(last_row, row))
-                if len(batch) == XLSX_ROWS_PER_BATCH:
-                    write("".join(batch))
-                    batch.clear()
-            write("".join(batch) + _sheet_tail(last_row))
-            while pending:
-                pending.popleft().result()
-        # The workbook names the filter's range, known once the rows are written.
-        zf.writestr("xl/workbook.xml", _workbook_xml(last_row))
+    c = db.session.get(Consultation, consultation_id)
+    columns = [
+        xlsx.Column(header, width, name in _WRAPPED)
+        for name, header, width in zip(COLUMNS, xlsx_headers(), WIDTHS, strict=True)
+    ]
+    xlsx.write_workbook(
+        fh, columns, _rows_in_words(iter_export_rows(consultation_id, progress)),
+        sheet_name=_("Opinions"), title=c.title if c is not None else "",
+        zip64=_sheet_size_bound(consultation_id) * 1.05 > zipfile.ZIP64_LIMIT,
+    )
 
 
 def xlsx_tempfile(consultation_id: int) -> Path:

@@ -76,9 +76,30 @@ class ConsultationForm(FlaskForm):
         validators=[Optional(), Length(max=200_000, message=_l("The draft can be at most %(max)d characters."))],
         render_kw={"rows": 18},
     )
+    legal_basis = TextAreaField(
+        _l("Legal basis"),
+        validators=[Optional(), Length(max=5000, message=_l("The legal basis can be at most %(max)d characters."))],
+        render_kw={"rows": 4, "maxlength": 5000},
+    )
+    meetings = TextAreaField(
+        _l("Meetings"),
+        validators=[Optional(), Length(max=5000, message=_l("The meetings can be at most %(max)d characters."))],
+        render_kw={"rows": 3, "maxlength": 5000},
+    )
 
     #: The unit the ``locality`` code names, once validated.
     locality_obj = None
+
+    def details(self) -> dict:
+        """What ``create_consultation`` and ``update_consultation`` take from the form as it is."""
+        return {
+            "title": self.title.data,
+            "summary": self.summary.data or "",
+            "kind": Kind(self.kind.data),
+            "category": Category(self.category.data),
+            "legal_basis": self.legal_basis.data or "",
+            "meetings": self.meetings.data or "",
+        }
 
     def validate_kind(self, field):
         _enum_check(field, Kind, _l("Choose the kind of consultation."))

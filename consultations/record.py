@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections import Counter, namedtuple
+from collections import namedtuple
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,13 +21,13 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import String, case, func, select, type_coerce
+from sqlalchemy import String, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from audit.models import record as audit
 from auth.models import User
+from consultations.figures import Count, Figures, figures  # noqa: F401 - the record's figures, re-exported
 from consultations.models import (
-    Channel,
     Consultation,
     Opinion,
     OpinionStatus,
@@ -35,7 +35,6 @@ from consultations.models import (
     Response,
     Review,
     Section,
-    Stance,
     Status,
 )
 from consultations.services import InvalidInput, StateError
@@ -47,11 +46,11 @@ from timeutil import utcnow
 #: Bumped if the canonical serialisation ever changes shape; stored inside it.
 CANONICAL_VERSION = 1
 CONCLUSION_MAX = 20_000
+#: The signer's name and title ("Nguyễn Văn A", "Chủ tịch"), printed in the signature block.
+SIGNER_NAME_MAX = 100
+SIGNER_TITLE_MAX = 100
 REVIEW_MAX = 20_000
 PDF_MAGIC = b"%PDF-"
-
-#: One bar of a chart or one line of a figures table.
-Count = namedtuple("Count", "key count")
 
 OpinionRow = namedtuple(
     "OpinionRow",
@@ -133,74 +132,6 @@ def iter_opinions(
         yield OpinionRow(*row)
 
 
-# --- participation figures --------------------------------------------------------------------
-
-@dataclass
-class Figures:
-    """Opinions received, and those still standing (not withdrawn) broken down four ways."""
-
-    received: int = 0
-    withdrawn: int = 0
-    hidden: int = 0
-    #: Opinions that need an answer (every one but the withdrawn) and still lack one.
-    unanswered: int = 0
-    by_section: list[Count] = field(default_factory=list)
-    by_stance: list[Count] = field(default_factory=list)
-    by_channel: list[Count] = field(default_factory=list)
-    by_locality: list[Count] = field(default_factory=list)
-    #: section key -> stance -> count, for the table of articles.
-    section_stances: dict[Any, dict[str, int]] = field(default_factory=dict)
-
-    @property
-    def counted(self) -> int:
-        return self.received - self.withdrawn
-
-
-def figures(c: Consultation) -> Figures:
-    """Every count of the record in one grouped query."""
-    unanswered = func.sum(case((Opinion.response_id.is_(None), 1), else_=0))
-    rows = db.session.execute(
-        select(
-            Opinion.section_id,
-            Opinion.stance,
-            Opinion.channel,
-            Opinion.status,
-            Locality.name,
-            func.count(),
-            unanswered,
-        )
-        .select_from(Opinion)
-        .outerjoin(Locality, Opinion.locality_id == Locality.id)
-        .where(Opinion.consultation_id == c.id)
-        .group_by(Opinion.section_id, Opinion.stance, Opinion.channel, Opinion.status, Locality.id, Locality.name)
-    ).all()
-    position = {s.id: s.position for s in c.sections}
-    f = Figures()
-    sections, stances, channels, places = Counter(), Counter(), Counter(), Counter()
-    for section_id, stance, channel, status, place, n, missing in rows:
-        status = _value(status)
-        f.received += n
-        if status == OpinionStatus.withdrawn.value:
-            f.withdrawn += n
-            continue
-        if status == OpinionStatus.hidden.value:
-            f.hidden += n
-        f.unanswered += int(missing or 0)
-        key = position.get(section_id)
-        sections[key] += n
-        stances[_value(stance)] += n
-        channels[_value(channel)] += n
-        places[place] += n
-        bucket = f.section_stances.setdefault(key, Counter())
-        bucket[_value(stance)] += n
-    f.by_section = [Count(None, sections[None])] if sections[None] else []
-    f.by_section += [Count(s.position, sections[s.position]) for s in c.sections if sections[s.position]]
-    f.by_stance = [Count(k.value, stances[k]) for k in Stance if stances[k]]
-    f.by_channel = [Count(k.value, channels[k]) for k in Channel if channels[k]]
-    f.by_locality = sorted((Count(k, n) for k, n in places.items()), key=lambda x: (x.key is None, -x.count, x.key or ""))
-    return f
-
-
 # --- the record as shown ----------------------------------------------------------------------
 
 @dataclass
@@ -242,16 +173,25 @@ def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
 
 
-def canonical_json(c: Consultation, *, conclusion: str, published_at: datetime) -> str:
+def canonical_json(
+    c: Consultation, *, conclusion: str, published_at: datetime, signer: tuple[str, str] | None = None
+) -> str:
     """The record as canonical JSON (sorted keys, no insignificant whitespace, UTF-8 text).
 
     Only stable facts are included: the locality by its code, not names that a later renaming
     or a user's new display name would change. Hidden opinions appear with the moderator's
     reason instead of their text, as the public reads them; withdrawn ones without text.
+    What the documents came to print later (an answer's summary, the "Căn cứ" lines, the
+    meetings, the signer) is included only when set, so a record published before still verifies.
     """
     opinions = []
-    for r in iter_opinions(c.id):
+    rows = db.session.execute(opinion_rows_select(c.id).add_columns(Response.summary))
+    for *fields, summary in rows:
+        r = OpinionRow(*fields)
         status = _value(r.status)
+        answer = None if r.response_id is None else {"outcome": _value(r.outcome), "explanation": r.explanation}
+        if answer is not None and summary:
+            answer["summary"] = summary
         opinions.append(
             {
                 "tracking_number": r.tracking_number,
@@ -261,9 +201,7 @@ def canonical_json(c: Consultation, *, conclusion: str, published_at: datetime) 
                 "status": status,
                 "body": r.body if status == OpinionStatus.published.value else None,
                 "hidden_reason": r.hidden_reason if status == OpinionStatus.hidden.value else None,
-                "answer": None
-                if r.response_id is None
-                else {"outcome": _value(r.outcome), "explanation": r.explanation},
+                "answer": answer,
             }
         )
     reviews = db.session.execute(
@@ -295,6 +233,9 @@ def canonical_json(c: Consultation, *, conclusion: str, published_at: datetime) 
         "conclusion": conclusion,
         "published_at": _iso(published_at),
     }
+    doc["consultation"].update((k, v) for k, v in (("legal_basis", c.legal_basis), ("meetings", c.meetings)) if v)
+    if signer:
+        doc["signer"] = {"name": signer[0], "title": signer[1]}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
@@ -314,7 +255,8 @@ class Verification:
 def verify_record(rec: Record) -> Verification:
     """Recompute the canonical serialisation from today's data and compare it with the hash."""
     c = rec.consultation
-    computed = canonical_json(c, conclusion=rec.conclusion, published_at=rec.published_at)
+    signer = (rec.signer_name, rec.signer_title or "") if rec.signer_name else None
+    computed = canonical_json(c, conclusion=rec.conclusion, published_at=rec.published_at, signer=signer)
     computed_hash = content_hash(computed)
     ok = computed_hash == rec.content_hash and content_hash(rec.canonical) == rec.content_hash
     return Verification(ok, rec.content_hash, computed_hash, [] if ok else _differences(rec.canonical, computed))
@@ -347,8 +289,22 @@ def unanswered_count(consultation_id: int) -> int:
     ) or 0
 
 
-def publish_record(c: Consultation, *, by: User, conclusion: str) -> Record:
-    """Publish the record of a closed consultation: hash it, conclude and freeze it."""
+def _signer(name: str, title: str) -> tuple[str, str]:
+    name, title = " ".join(clean_text(name).split()), " ".join(clean_text(title).split())
+    if not name:
+        raise InvalidInput(_("Write the name of the person who signs the record."), "signer_name")
+    if len(name) > SIGNER_NAME_MAX:
+        raise InvalidInput(_("The signer's name can be at most %(n)d characters.", n=SIGNER_NAME_MAX), "signer_name")
+    if not title:
+        raise InvalidInput(_("Write the title of the person who signs, for example Chairman."), "signer_title")
+    if len(title) > SIGNER_TITLE_MAX:
+        raise InvalidInput(_("The signer's title can be at most %(n)d characters.", n=SIGNER_TITLE_MAX), "signer_title")
+    return name, title
+
+
+def publish_record(c: Consultation, *, by: User, conclusion: str, signer_name: str, signer_title: str) -> Record:
+    """Publish the record of a closed consultation: hash it, conclude and freeze it; the
+    signer (name and title) is printed in the signature block and hashed with the rest."""
     # Lock the consultation row (PostgreSQL) so two moderators cannot publish at once.
     db.session.execute(select(Consultation.id).where(Consultation.id == c.id).with_for_update())
     db.session.refresh(c)
@@ -361,6 +317,7 @@ def publish_record(c: Consultation, *, by: User, conclusion: str) -> Record:
         raise InvalidInput(_("Write the conclusion of the consultation."), "conclusion")
     if len(conclusion) > CONCLUSION_MAX:
         raise InvalidInput(_("The conclusion can be at most %(n)d characters.", n=CONCLUSION_MAX), "conclusion")
+    signer = _signer(signer_name, signer_title)
     missing = unanswered_count(c.id)
     if missing:
         raise InvalidInput(
@@ -373,10 +330,12 @@ def publish_record(c: Consultation, *, by: User, conclusion: str) -> Record:
         )
     # Seconds only: the timestamp is part of the hashed text and must read back identically.
     now = utcnow().replace(microsecond=0)
-    canonical = canonical_json(c, conclusion=conclusion, published_at=now)
+    canonical = canonical_json(c, conclusion=conclusion, published_at=now, signer=signer)
     rec = Record(
         consultation_id=c.id,
         conclusion=conclusion,
+        signer_name=signer[0],
+        signer_title=signer[1],
         published_at=now,
         published_by_id=by.id,
         canonical=canonical,

@@ -9,8 +9,6 @@ here is sent only after that commit. A state that forbids the action raises ``St
 from __future__ import annotations
 
 import functools
-import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -23,6 +21,7 @@ from audit.models import record as audit
 from audit.models import record_now as audit_now
 from auth.models import User
 from consultations import tally
+from consultations.drafttext import ARTICLE_LINE, DraftSection, draft_text, split_sections  # noqa: F401 - re-exported
 from consultations.models import (
     NEW_OPINION_BLANKS,
     Category,
@@ -45,10 +44,6 @@ from timeutil import LOCAL_TZ, utcnow
 
 BODY_MAX = 5000
 
-#: A line that starts an article: "Điều 1.", "Điều 12a:", "Article 3." (case-insensitive).
-ARTICLE_LINE = re.compile(r"^\s*(Điều|Dieu|Article)\s+\d+[a-zA-Z]?\s*[.:]", re.IGNORECASE)
-
-
 class StateError(Exception):
     """The consultation's state does not allow this (answered with 409)."""
 
@@ -66,40 +61,6 @@ class InvalidInput(Exception):
         self.field = field
 
 
-@dataclass(frozen=True)
-class DraftSection:
-    heading: str
-    text: str
-
-
-# --- the draft text --------------------------------------------------------------------------
-
-def split_sections(text: str) -> list[DraftSection]:
-    """Split a draft into articles at lines that begin "Điều N." or "Article N.".
-
-    Text before the first article becomes a preamble with an empty heading. A draft without
-    any article line is one section holding the whole text.
-    """
-    text = clean_text(text)
-    sections: list[DraftSection] = []
-    heading: str | None = None
-    lines: list[str] = []
-
-    def close() -> None:
-        body = "\n".join(lines).strip()
-        if heading is not None or body:
-            sections.append(DraftSection(heading=heading or "", text=body))
-
-    for line in text.split("\n"):
-        if ARTICLE_LINE.match(line):
-            close()
-            heading, lines = line.strip()[:500], []
-        else:
-            lines.append(line)
-    close()
-    return sections
-
-
 def _folded_search_text(c: Consultation, sections: list[Section] | list[DraftSection]) -> str:
     parts = [c.title, c.summary or ""] + [f"{s.heading}\n{s.text}" for s in sections]
     return fold("\n".join(parts))
@@ -113,14 +74,6 @@ def _set_sections(c: Consultation, text: str) -> None:
     for position, draft in enumerate(drafts, start=1):
         c.sections.append(Section(position=position, heading=draft.heading, text=draft.text))
     c.search_folded = _folded_search_text(c, drafts)
-
-
-def draft_text(c: Consultation) -> str:
-    """The draft as one text again, for the edit form."""
-    parts = []
-    for s in c.sections:
-        parts.append(f"{s.heading}\n{s.text}".strip() if s.heading else s.text)
-    return "\n\n".join(parts)
 
 
 # --- consultations ---------------------------------------------------------------------------
@@ -151,6 +104,8 @@ def create_consultation(
     opens_at: datetime,
     closes_at: datetime,
     text: str,
+    legal_basis: str = "",
+    meetings: str = "",
 ) -> Consultation:
     """Create a consultation as a draft, its text split into articles."""
     check_period(kind, opens_at, closes_at)
@@ -158,6 +113,8 @@ def create_consultation(
         locality=locality,
         title=clean_text(title),
         summary=clean_text(summary),
+        legal_basis=clean_text(legal_basis),
+        meetings=clean_text(meetings),
         kind=kind,
         category=category,
         opens_at=opens_at,
@@ -184,12 +141,15 @@ def update_consultation(
     opens_at: datetime,
     closes_at: datetime,
     text: str | None,
+    legal_basis: str = "",
+    meetings: str = "",
 ) -> Consultation:
     """Edit a draft; once open only the closing date may change (see ``extend_consultation``)."""
     if c.status != Status.draft:
         raise StateError(_("Only a draft can be edited. An open consultation can only be extended or closed."))
     check_period(kind, opens_at, closes_at)
     c.title, c.summary = clean_text(title), clean_text(summary)
+    c.legal_basis, c.meetings = clean_text(legal_basis), clean_text(meetings)
     c.kind, c.category, c.locality = kind, category, locality
     c.opens_at, c.closes_at = opens_at, closes_at
     if text is not None:

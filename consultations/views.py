@@ -28,7 +28,6 @@ from consultations.models import (
     Category,
     Channel,
     Consultation,
-    Kind,
     Opinion,
     Section,
     Stance,
@@ -165,13 +164,10 @@ def new():
             c = services.create_consultation(
                 by=_user(),
                 locality=form.locality_obj,
-                title=form.title.data,
-                summary=form.summary.data or "",
-                kind=Kind(form.kind.data),
-                category=Category(form.category.data),
                 opens_at=opens_at,
                 closes_at=closes_at,
                 text=form.text.data or "",
+                **form.details(),
             )
         except InvalidInput as exc:
             _field_error(form, exc)
@@ -202,6 +198,7 @@ def edit(consultation_id: int):
     current_text = services.draft_text(c)
     if not form.is_submitted():
         form.title.data, form.summary.data = c.title, c.summary
+        form.legal_basis.data, form.meetings.data = c.legal_basis, c.meetings
         form.kind.data, form.category.data = c.kind.value, c.category.value
         form.locality.data = c.locality.code
         form.opens_at.data = local_date(c.opens_at).isoformat()
@@ -214,11 +211,8 @@ def edit(consultation_id: int):
             services.update_consultation(
                 c,
                 by=_user(),
-                title=form.title.data,
-                summary=form.summary.data or "",
-                kind=Kind(form.kind.data),
-                category=Category(form.category.data),
                 locality=form.locality_obj,
+                **form.details(),
                 opens_at=opens_at,
                 closes_at=closes_at,
                 # Unchanged text keeps the articles (and their ids) as they are.

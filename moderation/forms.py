@@ -61,6 +61,12 @@ class ResponseForm(FlaskForm):
             Length(max=10_000, message=_l("Use at most %(max)d characters.")),
         ],
     )
+    #: Optional: printed in the record of consultation in place of the opinions' own text.
+    summary = TextAreaField(
+        _l("Summary of the opinions (optional)"),
+        filters=[_clean],
+        validators=[Length(max=2000, message=_l("Use at most %(max)d characters."))],
+    )
     next = HiddenField()
 
     def validate_outcome(self, field):

@@ -26,6 +26,7 @@ from timeutil import utcnow
 
 REASON_MAX = 1000
 EXPLANATION_MAX = 10_000
+SUMMARY_MAX = 2000
 
 __all__ = [
     "InvalidInput",
@@ -174,12 +175,14 @@ def _outcome(value: Any) -> Outcome:
 
 
 def respond(
-    opinions: Iterable[Opinion], *, by: User, outcome: Outcome | str, explanation: str | None
+    opinions: Iterable[Opinion], *, by: User, outcome: Outcome | str, explanation: str | None,
+    summary: str | None = None,
 ) -> Response:
     """Answer one opinion or a group of alike ones of the same consultation with one Response.
 
     An earlier answer of any of them is replaced: its row stays, the opinion is relinked and
-    the change is in the audit trail. Each author is told the answer.
+    the change is in the audit trail. Each author is told the answer. ``summary``, optional,
+    sums the opinions up for the record of consultation, which prints it in place of their text.
     """
     unique: dict[int, Opinion] = {}
     for op in opinions:
@@ -207,8 +210,12 @@ def respond(
             _("The explanation can be at most %(n)d characters.", n=EXPLANATION_MAX), "explanation"
         )
 
+    summary = clean_text(summary or "")
+    if len(summary) > SUMMARY_MAX:
+        raise InvalidInput(_("The summary can be at most %(n)d characters.", n=SUMMARY_MAX), "summary")
     response = Response(
-        consultation_id=c.id, outcome=chosen, explanation=explanation, author_id=by.id
+        consultation_id=c.id, outcome=chosen, explanation=explanation, summary=summary or None,
+        author_id=by.id,
     )
     db.session.add(response)
     db.session.flush()
@@ -227,6 +234,7 @@ def respond(
         consultation_id=c.id,
         outcome=chosen.value,
         explanation=explanation,
+        summary=summary or None,
         opinion_ids=[op.id for op in ops],
         tracking_numbers=[op.tracking_number for op in ops],
     )

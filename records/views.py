@@ -26,7 +26,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from wtforms import TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from auth import permissions as can
@@ -47,6 +47,22 @@ class PublishForm(FlaskForm):
             InputRequired(message=_l("Write the conclusion of the consultation.")),
             Length(max=records.CONCLUSION_MAX),
         ],
+    )
+    signer_name = StringField(
+        _l("Name of the signer"),
+        validators=[
+            InputRequired(message=_l("Write the name of the person who signs the record.")),
+            Length(max=records.SIGNER_NAME_MAX, message=_l("The signer's name can be at most %(max)d characters.")),
+        ],
+        render_kw={"maxlength": records.SIGNER_NAME_MAX, "autocomplete": "name"},
+    )
+    signer_title = StringField(
+        _l("Title of the signer"),
+        validators=[
+            InputRequired(message=_l("Write the title of the person who signs, for example Chairman.")),
+            Length(max=records.SIGNER_TITLE_MAX, message=_l("The signer's title can be at most %(max)d characters.")),
+        ],
+        render_kw={"maxlength": records.SIGNER_TITLE_MAX},
     )
 
 
@@ -99,7 +115,7 @@ def _documents():
 def _download_stream(chunks: Iterator[bytes], fmt: str, stem: str, *, public: bool):
     """A document sent as it is written (the DOCX of 100,000 opinions is never whole in memory)."""
     name = safe_filename(stem, default="gop-y")[:90] + "." + fmt
-    response = Response(chunks, mimetype=exports.MIMETYPES[fmt])
+    response = Response(chunks, content_type=exports.CONTENT_TYPES[fmt])
     response.headers.set("Content-Disposition", "attachment", filename=name)
     response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
     return response
@@ -164,13 +180,20 @@ def publish(consultation_id: int):
     form = PublishForm()
     if form.validate_on_submit():
         try:
-            rec = records.publish_record(c, by=current_user._get_current_object(), conclusion=form.conclusion.data)
+            rec = records.publish_record(
+                c,
+                by=current_user._get_current_object(),
+                conclusion=form.conclusion.data,
+                signer_name=form.signer_name.data,
+                signer_title=form.signer_title.data,
+            )
         except StateError as e:
             db.session.rollback()
             refuse(409, e.message)
         except InvalidInput as e:
             db.session.rollback()
-            form.conclusion.errors = [*form.conclusion.errors, e.message]
+            target = getattr(form, e.field) if e.field in ("signer_name", "signer_title") else form.conclusion
+            target.errors = [*target.errors, e.message]
         else:
             db.session.commit()
             flash(_("The record is published. Its content hash (SHA-256) is %(hash)s.", hash=rec.content_hash), "success")
@@ -220,7 +243,7 @@ def export(consultation_id: int, fmt: str):
         name = safe_filename(stem)[:90] + "." + fmt
         return Response(
             _streamed(chunks, c.id),
-            mimetype=exports.MIMETYPES[fmt],
+            content_type=exports.CONTENT_TYPES[fmt],
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
                 "Cache-Control": "private, no-store",
@@ -230,7 +253,7 @@ def export(consultation_id: int, fmt: str):
         path = exports.xlsx_tempfile(c.id)
         response = Response(
             exports.file_chunks(path),
-            mimetype=exports.MIMETYPES[fmt],
+            content_type=exports.CONTENT_TYPES[fmt],
             headers={
                 "Content-Disposition": f'attachment; filename="{safe_filename(stem)[:90]}.xlsx"',
                 "Content-Length": str(path.stat().st_size),

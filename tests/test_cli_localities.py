@@ -221,3 +221,85 @@ def test_import_can_hang_rows_under_units_already_stored(app, runner, english, t
     assert result.exit_code == 0, result.output
     assert "1 added, 0 updated, 0 unchanged" in result.output
     assert _get(app, "19603").parent.code == "44"
+
+
+# --- contacts: add and update ------------------------------------------------------------------
+
+ADDRESS = "Số 2 đường Lê Duẩn, khu phố 3, xã Cam Lộ, tỉnh Quảng Trị"
+HOURS = "Sáng 7:30–11:30, chiều 13:30–17:00, từ thứ Hai đến thứ Sáu"
+
+
+def _contacts(app, code: str) -> tuple:
+    loc = _get(app, code)
+    return loc.address, loc.phone, loc.email, loc.office_hours
+
+
+def test_add_stores_the_contacts_printed_on_notices(app, runner, english):
+    _add(runner, "44", "Tỉnh Quảng Trị", "province")
+    result = runner.invoke(args=[
+        "localities", "add", "--code", "19597", "--name", "Xã Cam Lộ", "--kind", "commune",
+        "--parent", "44", "--address", f"  {ADDRESS} ", "--phone", "0233 3871 234",
+        "--email", "ubnd.camlo@example.com", "--office-hours", HOURS,
+    ])
+    assert result.exit_code == 0, result.output
+    assert _contacts(app, "19597") == (ADDRESS, "0233 3871 234", "ubnd.camlo@example.com", HOURS)
+
+
+def test_update_sets_and_clears_contacts_and_keeps_the_rest(app, runner, english):
+    _add(runner, "44", "Tỉnh Quảng Trị", "province")
+    _add(runner, "19597", "Xã Cam Lộ", "commune", "44")
+
+    result = runner.invoke(args=["localities", "update", "--code", "19597", "--address", ADDRESS,
+                                 "--phone", "0233 3871 234", "--office-hours", HOURS])
+    assert result.exit_code == 0, result.output
+    assert "Updated 19597 Xã Cam Lộ: Address, Telephone, Office hours." in result.output
+    assert _contacts(app, "19597") == (ADDRESS, "0233 3871 234", None, HOURS)
+
+    result = runner.invoke(args=["localities", "update", "--code", "19597", "--phone", "",
+                                 "--email", "vanphong@example.com"])
+    assert result.exit_code == 0, result.output
+    assert _contacts(app, "19597") == (ADDRESS, None, "vanphong@example.com", HOURS), "an empty value clears"
+    assert _get(app, "19597").name == "Xã Cam Lộ"
+
+    again = runner.invoke(args=["localities", "update", "--code", "19597", "--address", ADDRESS])
+    assert again.exit_code == 0
+    assert "unchanged" in again.output
+    with app.app_context():
+        updates = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "locality.update")
+        ).all()
+    assert len(updates) == 2, "each change is in the audit trail, a no-op is not"
+
+
+def test_update_renames_and_keeps_the_former_name(app, runner, english):
+    _add(runner, "44", "Tỉnh Quảng Trị", "province")
+    _add(runner, "19597", "Thị trấn Cam Lộ", "commune", "44")
+    result = runner.invoke(args=["localities", "update", "--code", "19597", "--name", "Xã Cam Lộ"])
+    assert result.exit_code == 0, result.output
+    loc = _get(app, "19597")
+    assert (loc.name, loc.renamed_from) == ("Xã Cam Lộ", "Thị trấn Cam Lộ")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--code", "99999", "--phone", "0233 3871 234"], "Unknown code '99999'"),
+        (["--code", "19597"], "Nothing to change"),
+        # The valid office hours given with it are not stored either.
+        (["--code", "19597", "--office-hours", HOURS, "--email", "not-an-address"], "is not a valid e-mail address"),
+        (["--code", "19597", "--phone", "gọi văn phòng"], "has no number to call"),
+        (["--code", "19597", "--address", "x" * 301], "at most 300 characters"),
+        (["--code", "19597", "--name", "  "], "name is missing"),
+    ],
+)
+def test_update_refuses_bad_input_and_changes_nothing(app, runner, english, args, message):
+    _add(runner, "44", "Tỉnh Quảng Trị", "province")
+    _add(runner, "19597", "Xã Cam Lộ", "commune", "44")
+    runner.invoke(args=["localities", "update", "--code", "19597", "--address", ADDRESS])
+
+    result = runner.invoke(args=["localities", "update", *args])
+
+    assert result.exit_code == 1
+    assert message in result.output
+    assert "Traceback" not in result.output
+    assert _contacts(app, "19597") == (ADDRESS, None, None, None), "nothing half stored"

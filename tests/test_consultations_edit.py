@@ -298,3 +298,21 @@ def test_a_closed_consultation_cannot_be_extended_or_closed_again(client, auth, 
     assert client.post(f"/consultations/{cid}/extend", data={"closes_at": "2099-01-01"}).status_code == 409
     assert client.post(f"/consultations/{cid}/close", data={"reason": "x"}).status_code == 409
     assert client.post(f"/consultations/{cid}/open").status_code == 409
+
+
+def test_legal_basis_and_meetings_are_stored_and_shown_again(app, client, auth, world):
+    auth.login(world.email("official"))
+    basis, meetings = "Luật Thực hiện dân chủ ở cơ sở ngày 10 tháng 11 năm 2022\nLuật Đất đai", "Hội nghị cử tri tổ 1"
+    r = client.post("/consultations/new", data=form_data(legal_basis=basis, meetings=meetings))
+    assert r.status_code == 302
+    cid = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
+    c = get(app, cid)
+    assert (c.legal_basis, c.meetings) == (basis, meetings)
+    html = client.get(f"/consultations/{cid}/edit").get_data(as_text=True)
+    assert 'name="legal_basis"' in html
+    assert basis.split("\n")[1] in html
+    assert meetings in html
+    r = client.post(f"/consultations/{cid}/edit", data=form_data(legal_basis="x" * 5001, meetings="Giữ lại"))
+    assert r.status_code == 400
+    assert "Giữ lại" in r.get_data(as_text=True)
+    assert get(app, cid).legal_basis == basis

@@ -100,7 +100,8 @@ def test_provider_failure_keeps_the_message_for_retry(sg_app, fake_sendgrid, cli
     response = client.post("/auth/register", data=REGISTRATION)
     # The resident's request succeeds all the same.
     assert response.status_code == 302
-    assert client.get("/me/account").status_code == 200
+    assert response.headers["Location"].endswith("/auth/registered")
+    assert client.get("/auth/registered").status_code == 200
     assert len(fake_sendgrid.sent()) == 1
     saved = list(_failed_dir(sg_app).glob("*.json"))
     assert len(saved) == 1

@@ -35,6 +35,10 @@ ROUTES = [
     ("GET", "/me/privacy", None, EVERYONE),
     ("GET", "/consultations/{open}", None, EVERYONE),
     ("GET", "/consultations/{open}/notice", None, EVERYONE),
+    ("GET", "/consultations/{open}/notice.pdf", None, EVERYONE),
+    ("GET", "/consultations/{concluded}/notice.pdf", None, EVERYONE),
+    ("GET", "/consultations/{draft}/notice", None, expect({"official"}, anonymous="404", other="404")),
+    ("GET", "/consultations/{draft}/notice.pdf", None, expect({"official"}, anonymous="404", other="404")),
     ("GET", "/api/v1/consultations", None, EVERYONE),
     ("GET", "/api/v1/consultations/{open}", None, EVERYONE),
     ("GET", "/api/v1/consultations/{open}/opinions", None, EVERYONE),
@@ -110,7 +114,7 @@ def targets(app, world, make):
         moderator = db.session.get(User, world.ids["moderator"])
         ops = list(db.session.scalars(sa.select(Opinion).where(Opinion.consultation_id == concluded)))
         respond(ops, by=moderator, outcome=Outcome.noted, explanation="Ghi nhận")
-        publish_record(c, by=moderator, conclusion="Kết luận")
+        publish_record(c, by=moderator, conclusion="Kết luận", signer_name="Nguyễn Văn A", signer_title="Chủ tịch")
         db.session.commit()
         ids["draft_section"] = db.session.scalar(sa.select(Section.id).where(Section.consultation_id == ids["draft"]))
     ids["concluded"] = concluded

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import timedelta
+from html import unescape
 
 import pytest
 import sqlalchemy as sa
@@ -85,8 +86,9 @@ def answer_all(app, ids):
     answer(app, [ids["disagree"], ids["hidden"]], outcome="not_accepted", explanation="Giữ nguyên như dự thảo.")
 
 
-def publish(client, cid, conclusion="Thống nhất ban hành quy định sau khi tiếp thu."):
-    return client.post(f"/consultations/{cid}/record/publish", data={"conclusion": conclusion})
+def publish(client, cid, conclusion="Thống nhất ban hành quy định sau khi tiếp thu.", **signer):
+    signer = {"signer_name": "Nguyễn Văn An", "signer_title": "Chủ tịch", **signer}
+    return client.post(f"/consultations/{cid}/record/publish", data={"conclusion": conclusion, **signer})
 
 
 # --- who sees the record, and when ------------------------------------------------------------------
@@ -328,3 +330,71 @@ def test_verify_without_a_published_record_fails(runner, closed):
     result = runner.invoke(args=["record", "verify", str(cid)])
     assert result.exit_code != 0
     assert "no published record" in result.output
+
+
+# --- the signer ----------------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(("signer", "field", "message"), [
+    ({"signer_name": ""}, "signer_name", "Write the name of the person who signs the record."),
+    ({"signer_name": "   "}, "signer_name", "Write the name of the person who signs the record."),
+    ({"signer_title": ""}, "signer_title", "Write the title of the person who signs, for example Chairman."),
+    ({"signer_name": "A" * 101}, "signer_name", "The signer's name can be at most 100 characters."),
+])
+def test_publishing_needs_the_signer_and_keeps_what_was_typed(app, client, auth, closed, signer, field, message):
+    cid, ids = closed
+    answer_all(app, ids)
+    client.set_cookie("lang", "en")
+    auth.login("moderator@example.vn")
+    typed = {"signer_name": "Trần Thị Bình", "signer_title": "Phó Chủ tịch", **signer}
+    response = publish(client, cid, conclusion="Kết luận giữ lại khi lỗi.", **typed)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert message in unescape(html)
+    assert f'id="{field}-error"' in html
+    other = "signer_title" if field == "signer_name" else "signer_name"
+    for kept in ("Kết luận giữ lại khi lỗi.", f'value="{typed[other]}"'):
+        assert kept in html
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 0
+
+
+@pytest.mark.postgres
+def test_the_signer_is_stored_shown_and_hashed(app, client, auth, runner, closed):
+    cid, ids = closed
+    answer_all(app, ids)
+    auth.login("moderator@example.vn")
+    assert publish(client, cid, signer_name=" Trần  Thị Bình ", signer_title="Phó Chủ tịch").status_code == 302
+    with app.app_context():
+        record = db.session.scalar(sa.select(Record).where(Record.consultation_id == cid))
+        assert (record.signer_name, record.signer_title) == ("Trần Thị Bình", "Phó Chủ tịch")
+        assert '"signer":{"name":"Trần Thị Bình","title":"Phó Chủ tịch"}' in record.canonical
+    assert "Trần Thị Bình" in client.get(f"/consultations/{cid}/record").get_data(as_text=True)
+    assert runner.invoke(args=["record", "verify", str(cid)]).exit_code == 0
+    with app.app_context():
+        db.session.execute(sa.text("UPDATE record SET signer_name = 'Người khác'"))
+        db.session.commit()
+    assert "MISMATCH" in runner.invoke(args=["record", "verify", str(cid)]).output
+
+
+@pytest.mark.postgres
+def test_a_record_published_before_the_signer_existed_still_verifies(app, client, auth, runner, closed):
+    """A record hashed before the signer, "Căn cứ" lines and summaries existed verifies as it is."""
+    from consultations import record as rec
+    cid, ids = closed
+    answer_all(app, ids)
+    auth.login("moderator@example.vn")
+    assert publish(client, cid).status_code == 302
+    with app.app_context():
+        record = db.session.scalar(sa.select(Record).where(Record.consultation_id == cid))
+        old = rec.canonical_json(record.consultation, conclusion=record.conclusion, published_at=record.published_at)
+        shape = json.loads(old)  # the shape every record had before
+        assert set(shape) == {"version", "consultation", "sections", "opinions", "reviews", "conclusion", "published_at"}
+        assert {k for o in shape["opinions"] if o["answer"] for k in o["answer"]} == {"outcome", "explanation"}
+        record.canonical, record.content_hash = old, rec.content_hash(old)
+        record.signer_name = record.signer_title = None
+        db.session.commit()
+        content_hash = record.content_hash
+    result = runner.invoke(args=["record", "verify", str(cid)])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"OK {content_hash}"

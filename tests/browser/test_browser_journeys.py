@@ -241,6 +241,8 @@ def test_moderator(pages, live, viewport, lang):
     goto(page, live, f"/consultations/{cid}/record")
     pages.shot(page, "05-record-draft")
     page.fill("textarea[name=conclusion]", "Đa số ý kiến đồng ý; UBND xã trình HĐND xã thông qua.")
+    page.fill("input[name=signer_name]", "Hoàng Văn Minh")
+    page.fill("input[name=signer_title]", "Chủ tịch")
     submit(page, f"form[action='/consultations/{cid}/record/publish']")
     digest = page.locator("main code.hash").first.inner_text()
     assert re.fullmatch(r"[0-9a-f]{64}", digest), digest

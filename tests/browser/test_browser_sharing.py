@@ -56,17 +56,22 @@ def test_open_graph_on_the_consultation_page(pages, live, ids):
 
 @MATRIX
 def test_notice_for_the_commune_board(pages, live, ids, viewport, lang):
-    """Title, summary, dates, both ways to take part, and a QR code of the page's address."""
+    """A THÔNG BÁO (Decree 30 layout) naming the draft, its period and where to read it, with a QR
+    code of the page's address; the page's own buttons in the reader's language, gone on paper."""
     page = pages.open(viewport, lang)
     goto(page, live, f"/consultations/{ids['open']}")
     title = page.locator("h1").inner_text()
     page.click(f"main a[href='/consultations/{ids['open']}/notice']")
     check_page(page)
     notice = page.locator("article.notice")
-    assert notice.locator("h1").inner_text() == title
-    assert notice.locator(".notice-summary").inner_text().strip()
-    assert notice.locator(".notice-dates dd").count() == 2
-    assert notice.locator("h2").count() == 2, "online and offline"
+    assert notice.get_attribute("lang") == "vi", "a legal form, in Vietnamese whatever the language"
+    heading = " ".join(notice.locator("h1").inner_text().split())
+    assert heading.startswith("THÔNG BÁO Về việc lấy ý kiến Nhân dân đối với dự thảo")
+    assert title.casefold().removeprefix("dự thảo ") in heading.casefold(), "the draft's title"
+    assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in notice.locator(".notice-nation").inner_text()
+    period = notice.locator(".notice-period").inner_text()
+    assert re.search(r"từ ngày \d{1,2}/\d{1,2}/\d{4} đến hết ngày \d{1,2}/\d{1,2}/\d{4}", period), period
+    assert "Xã Cam Lộ" not in notice.locator(".notice-body").inner_text(), "lower case in a sentence"
     url = f"{live.url}/consultations/{ids['open']}"
     assert notice.locator(".notice-url").inner_text() == url
     # The code drawn on the page is the code of that address.
@@ -75,6 +80,8 @@ def test_notice_for_the_commune_board(pages, live, ids, viewport, lang):
     assert drawn == re.search(r'<path[^>]*stroke[^>]*d="([^"]+)"', expected).group(1)
     assert notice.locator("svg.qr").get_attribute("role") == "img"
     assert page.locator("button[data-print]").is_visible(), "app.js shows the Print button"
+    download = page.locator(f"a[href='/consultations/{ids['open']}/notice.pdf']")
+    assert download.inner_text() == ("Tải thông báo (PDF)" if lang == "vi" else "Download the notice (PDF)")
     box = notice.locator("svg.qr").bounding_box()
     assert box["width"] >= 150, "large enough for a phone camera"
     pages.shot(page, "01-screen")
@@ -82,12 +89,14 @@ def test_notice_for_the_commune_board(pages, live, ids, viewport, lang):
     page.emulate_media(media="print")
     assert not page.locator("header.site-header").is_visible()
     assert not page.locator("button[data-print]").is_visible()
+    assert not download.is_visible()
     assert notice.locator("svg.qr").is_visible()
     pages.shot(page, "02-print")
     if viewport == "1280":
         text = _pdf_pages(page.pdf(format="A4", print_background=True))
         assert len(text) == 1, "the notice fits on one A4 sheet"
         assert url in text[0].replace("\n", "")
+        assert "TM. ỦY BAN NHÂN DÂN" in text[0], "the signature block on the same sheet"
 
 
 def test_notice_of_a_draft_is_not_public(pages, live):
