@@ -21,6 +21,8 @@ import logging
 import math
 import os
 import re
+import shlex
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,6 +178,7 @@ def init_app(app: Flask) -> None:
             view = route_limit(view)
         app.view_functions[endpoint] = view
 
+    _refuse_per_worker_limits(app)
     app.register_error_handler(RateLimitExceeded, _too_many)
     # First of all hooks: CSRF protection reads the form in its own before_request.
     app.before_request_funcs.setdefault(None, []).insert(0, _cap_body_size)
@@ -189,6 +192,43 @@ def init_app(app: Flask) -> None:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
+
+
+def gunicorn_workers(argv: list[str] | None = None) -> int:
+    """How many worker processes the gunicorn serving this app runs (1 when not gunicorn):
+    from its command line, ``GUNICORN_CMD_ARGS`` and ``WEB_CONCURRENCY``, as gunicorn reads them."""
+    argv = sys.argv if argv is None else argv
+    if not argv or not os.path.basename(argv[0]).startswith("gunicorn"):
+        return 1
+    from gunicorn.config import Config  # only under gunicorn, which is then loaded anyway
+
+    parser = Config().parser()
+    extra = shlex.split(os.environ.get("GUNICORN_CMD_ARGS", ""))
+    workers = parser.parse_args(argv[1:] + extra).workers
+    if workers is None:
+        workers = int(os.environ.get("WEB_CONCURRENCY") or 1)
+    return workers
+
+
+def _refuse_per_worker_limits(app: Flask) -> None:
+    """With memory:// each worker process counts on its own: two workers let a guesser try twice
+    as many passwords before the lockout. Outside development, refuse to serve that way."""
+    storage = str(app.config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if not storage.startswith("memory://") or app.config.get("RATELIMIT_ENABLED") is False:
+        return
+    if app.debug or app.testing or os.environ.get("GOPY_ENV") == "development":
+        return
+    workers = gunicorn_workers()
+    if workers > 1:
+        raise RuntimeError(
+            f"RATELIMIT_STORAGE_URI is memory:// with {workers} gunicorn workers: rate limits and "
+            "the login lockout would count in each worker separately. Set RATELIMIT_STORAGE_URI="
+            "redis://… (shared by every worker and server), or run one worker."
+        )
+    app.logger.warning(
+        "RATELIMIT_STORAGE_URI is memory://: rate limits and the login lockout live in this one "
+        "process; use redis://… as soon as there is more than one worker or server."
+    )
 
 
 def _cap_body_size() -> None:
@@ -208,9 +248,15 @@ def _cap_body_size() -> None:
             refuse(413)
 
 
+#: What no keyboard types and nobody sees: NUL, and the invisible format characters (zero-width
+#: space, word joiner, BOM, direction marks and overrides, soft hyphen). A "required" text of only
+#: these would otherwise pass as written. The joiners (U+200C, U+200D) that emoji need stay.
+_UNSEEN = re.compile("[\x00\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+
+
 def _without_nul(values):
     return type(values)(
-        (key.replace("\x00", ""), value.replace("\x00", "")) for key, value in values.items(multi=True)
+        (key.replace("\x00", ""), _UNSEEN.sub("", value)) for key, value in values.items(multi=True)
     )
 
 
@@ -223,7 +269,7 @@ def _drop_nul() -> None:
         request.args = _without_nul(request.args)  # type: ignore[misc]
     if request.method in ("POST", "PUT", "PATCH"):
         form = request.form
-        if any("\x00" in k or "\x00" in v for k, v in form.items(multi=True)):
+        if any("\x00" in k or _UNSEEN.search(v) for k, v in form.items(multi=True)):
             request.form = _without_nul(form)  # type: ignore[misc]
         if any("\x00" in (f.filename or "") for f in request.files.values()):
             refuse(400, _("The name of the file you sent contains characters that cannot be stored. Rename the file and try again."))

@@ -155,6 +155,10 @@ def test_an_article_of_another_consultation_is_refused(app, client, auth, world,
 @pytest.mark.parametrize("state", ["open", "closed"])
 def test_officials_enter_opinions_received_offline(app, client, auth, world, make, state):
     cid = make.consultation(state)
+    with app.app_context():  # opened three days ago: a meeting held yesterday belongs to it
+        c = db.session.get(Consultation, cid)
+        c.opens_at = c.opened_at = utcnow() - timedelta(days=3)
+        db.session.commit()
     yesterday = (local_date(utcnow()) - timedelta(days=1)).isoformat()
     auth.login(world.email("official"))
     r = client.post(
@@ -170,6 +174,18 @@ def test_officials_enter_opinions_received_offline(app, client, auth, world, mak
     html = client.get(f"/consultations/{cid}").get_data(as_text=True)
     assert "Received through: Community meeting" in html
     assert "Bà Lê Thị C" in html
+
+
+@pytest.mark.postgres
+def test_an_offline_opinion_cannot_predate_the_consultation(app, client, auth, world, make):
+    cid = make.consultation("open")
+    auth.login(world.email("official"))
+    data = {"body": "Ý kiến trên giấy.", "stance": "agree", "section_id": "", "channel": "paper",
+            "contributor_name": "Ông Hồ Văn D", "received_at": "2000-01-01"}
+    r = client.post(f"/consultations/{cid}/opinions", data=data)
+    assert r.status_code == 400
+    assert "cannot have been received before the consultation opened" in r.get_data(as_text=True)
+    assert opinions(app) == []
 
 
 def test_offline_opinions_need_the_contributor_and_a_real_channel(app, client, auth, world, make):

@@ -255,3 +255,30 @@ def test_ids_beyond_any_row_are_not_found(app, scene):
             assert response.status_code in (302, 404), (who, path, response.status_code)
     after = scene.client("anonymous").get(f"/api/v1/consultations/{scene.cid}/opinions?after={2**63}")
     assert after.status_code == 200
+
+
+INVISIBLE = "\u200b\u2060\ufeff\u200e"
+
+
+@pytest.mark.postgres
+def test_invisible_text_counts_as_empty(app, scene):
+    """An opinion, a close reason or a name of only zero-width characters is refused like an
+    empty one, and nothing is stored."""
+    resident, official = scene.client("resident"), scene.client("official")  # logged in first
+    with app.app_context():
+        before = table_counts()
+    refused = resident.post(f"/consultations/{scene.cid}/opinions", data={"body": INVISIBLE, "stance": "agree"})
+    assert refused.status_code == 400
+    closing = official.post(f"/consultations/{scene.cid}/close", data={"reason": "\u200b"})
+    assert closing.status_code == 400
+    with app.app_context():
+        assert table_counts() == before
+    # Visible text keeps its joiners (emoji) and loses only what nobody sees.
+    posted = resident.post(f"/consultations/{scene.cid}/opinions",
+                           data={"body": "Đồng\u200b ý 👨\u200d👩\u200d👧", "stance": "agree"})
+    assert posted.status_code == 302
+    with app.app_context():
+        from consultations.models import Opinion
+
+        body = db.session.scalar(sa.select(Opinion.body).order_by(Opinion.id.desc()).limit(1))
+    assert body == "Đồng ý 👨\u200d👩\u200d👧"
