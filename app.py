@@ -21,6 +21,26 @@ LANGUAGES = ("vi", "en")
 #: Values a deployment must change; refusing them outside development keeps sessions safe.
 INSECURE_KEYS = {"", "dev", "change-me", "development-only-key"}
 
+#: Who runs the platform and whom to ask about personal data, printed on /me/privacy
+#: (Law 91/2025/QH15: the data subject is told who processes the data and how to reach them).
+PRIVACY_TEXT_SETTINGS = (
+    "OPERATOR_NAME",
+    "OPERATOR_ADDRESS",
+    "OPERATOR_EMAIL",
+    "OPERATOR_PHONE",
+    "PRIVACY_CONTACT_NAME",
+    "PRIVACY_CONTACT_EMAIL",
+    "PRIVACY_CONTACT_PHONE",
+)
+#: Retention periods (me/retention.py enforces them; /me/privacy prints them) and answer time.
+PRIVACY_NUMBER_SETTINGS = (
+    "UNVERIFIED_ACCOUNT_DAYS",
+    "INACTIVE_ACCOUNT_YEARS",
+    "INACTIVE_NOTICE_DAYS",
+    "CONSENT_RECORD_YEARS",
+    "PRIVACY_ANSWER_HOURS",
+)
+
 
 class IdConverter(IntegerConverter):
     """``<int:…>`` in every route, capped at the largest id a table holds (32-bit INTEGER on
@@ -42,9 +62,13 @@ def _env_config() -> dict[str, Any]:
         "BASE_URL",
         "RATELIMIT_STORAGE_URI",
         "BABEL_DEFAULT_LOCALE",
+        *PRIVACY_TEXT_SETTINGS,
     ):
         if env.get(name):
             cfg[name] = env[name]
+    for name in PRIVACY_NUMBER_SETTINGS:
+        if env.get(name):
+            cfg[name] = int(env[name])
     if env.get("DATABASE_URL"):
         cfg["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(env["DATABASE_URL"])
     if env.get("RATELIMIT_ENABLED"):
@@ -70,6 +94,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     app = Flask(__name__, instance_relative_config=True)
     app.url_map.converters["int"] = IdConverter
+    # The templates' own indentation around {% %} tags is not sent: about 5% of a page's bytes.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(
         SECRET_KEY="development-only-key",  # noqa: S106 - refused outside development, see INSECURE_KEYS
@@ -88,6 +115,19 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         BABEL_DEFAULT_TIMEZONE="Asia/Ho_Chi_Minh",
         BABEL_TRANSLATION_DIRECTORIES=str(Path(__file__).parent / "translations"),
         MIN_COMMENT_DAYS=30,
+        LOGIN_SESSION_DAYS=30,
+        OPERATOR_NAME="Đơn vị vận hành Cổng Góp ý",
+        OPERATOR_ADDRESS="",
+        OPERATOR_EMAIL="",
+        OPERATOR_PHONE="",
+        PRIVACY_CONTACT_NAME="",
+        PRIVACY_CONTACT_EMAIL="",
+        PRIVACY_CONTACT_PHONE="",
+        UNVERIFIED_ACCOUNT_DAYS=30,
+        INACTIVE_ACCOUNT_YEARS=3,
+        INACTIVE_NOTICE_DAYS=30,
+        CONSENT_RECORD_YEARS=5,
+        PRIVACY_ANSWER_HOURS=72,
         MAX_CONTENT_LENGTH=12 * 1024 * 1024,
         UPLOAD_MAX_BYTES=10 * 1024 * 1024,
         # One cap for the text of any form (ratelimits._cap_body_size): Flask's default for a
@@ -124,6 +164,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     ratelimits.init_app(app)
     _register_template_helpers(app)
+    import pagecontext
+
+    pagecontext.init_app(app)
     _register_error_handlers(app)
     _register_security_headers(app)
 
@@ -200,6 +243,7 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    import consultations.tracking  # noqa: F401 - /track, on the consultations blueprint
     from api.views import bp as api_bp
     from attachments.views import bp as attachments_bp
     from audit.views import bp as audit_bp
@@ -257,23 +301,34 @@ def _register_template_helpers(app: Flask) -> None:
         )
         return Markup(html)  # noqa: S704 - every part was escaped above
 
-    @app.template_filter("localdate")
-    def localdate(dt, fmt: str = "medium"):
-        from flask_babel import format_date
+    # One form of dates on every page (translations/GLOSSARY.md, "Dates"), in Vietnam's time:
+    # 14/8/2026, and "09:30 ngày 14/8/2026" (English: "09:30 on 14/8/2026", the same msgid as the
+    # audit trail's audit.actions.time_text). Never Babel's "14 thg 8, 2026" nor UTC. A
+    # <time datetime="…"> beside it keeps the machine-readable form.
+    def _day(d) -> str:
+        return f"{d.day}/{d.month}/{d.year}"
 
-        return format_date(timeutil.to_local(dt).date(), fmt) if dt else ""
+    @app.template_filter("localdate")
+    def localdate(dt):
+        """A date or an instant as its calendar day in Vietnam: 14/8/2026."""
+        from datetime import datetime
+
+        if not dt:
+            return ""
+        return _day(timeutil.local_date(dt) if isinstance(dt, datetime) else dt)
 
     @app.template_filter("localdatetime")
-    def localdatetime(dt, fmt: str = "short"):
-        from flask_babel import format_datetime
-
-        return format_datetime(dt, fmt) if dt else ""
+    def localdatetime(dt):
+        """An instant in Vietnam's time: "09:30 ngày 14/8/2026" ("09:30 on 14/8/2026" in English)."""
+        if not dt:
+            return ""
+        local = timeutil.to_local(dt)
+        return _("%(time)s on %(date)s", time=f"{local:%H:%M}", date=_day(local))
 
     @app.template_filter("closingdate")
     def closingdate(dt):
-        from flask_babel import format_date
-
-        return format_date(timeutil.closing_date(dt), "medium") if dt else ""
+        """The last day on which opinions are accepted (closes_at is exclusive): 17/9/2026."""
+        return _day(timeutil.closing_date(dt)) if dt else ""
 
     @app.template_filter("number")
     def number(value):

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -163,6 +164,50 @@ class _AnonymousPageCache:
         return [body]
 
 
+_CSS_STRING = re.compile(r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')""")
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_SPACE = re.compile(r"\s+")
+# Spaces around these never matter in CSS. Not ":" before it (".a :focus" is not ".a:focus")
+# nor "+"/"-" (calc() needs them); after a colon a space is never needed.
+_CSS_PUNCT = re.compile(r"\s*([{};,>])\s*")
+_CSS_AFTER_COLON = re.compile(r":\s+")
+
+
+def minify_css(css: str) -> str:
+    """``css`` without comments and the whitespace that carries no meaning (strings untouched):
+    the stylesheets keep their comments in the source and cost a fifth less on a phone."""
+    parts = _CSS_STRING.split(_CSS_COMMENT.sub("", css))
+    for i in range(0, len(parts), 2):  # the even parts are outside strings
+        code = _CSS_PUNCT.sub(r"\1", _CSS_SPACE.sub(" ", parts[i]))
+        parts[i] = _CSS_AFTER_COLON.sub(":", code).replace(";}", "}")
+    return "".join(parts).strip()
+
+
+def _serve_css_minified(app: Flask) -> None:
+    """Serve static/*.css minified (once per change of the file), everything else as it is."""
+    original = app.view_functions["static"]
+    minified: dict[str, tuple[float, bytes]] = {}
+
+    def static(filename: str):
+        if not filename.endswith(".css") or app.static_folder is None:
+            return original(filename=filename)
+        path = safe_join(app.static_folder, filename)
+        if path is None or not os.path.isfile(path):
+            return original(filename=filename)
+        mtime = os.path.getmtime(path)
+        cached = minified.get(path)
+        if cached is None or cached[0] != mtime:
+            with open(path, encoding="utf-8") as fh:
+                cached = (mtime, minify_css(fh.read()).encode())
+            minified[path] = cached
+        response = Response(cached[1], mimetype="text/css")
+        response.last_modified = mtime
+        response.set_etag(hashlib.sha256(cached[1]).hexdigest()[:32])
+        return response.make_conditional(request)
+
+    app.view_functions["static"] = static
+
+
 def init_app(app: Flask) -> None:
     """Fingerprint static URLs, add validators to pages, and serve the anonymous page cache."""
     app.config.setdefault(
@@ -174,6 +219,8 @@ def init_app(app: Flask) -> None:
     pages = _PageCache(int(app.config["PAGE_CACHE_ENTRIES"]))
     app.extensions["gopy_page_cache"] = pages
     app.wsgi_app = _AnonymousPageCache(app.wsgi_app, app, pages)  # type: ignore[method-assign]
+
+    _serve_css_minified(app)
 
     @app.url_defaults
     def fingerprint_static(endpoint: str, values: dict[str, Any]) -> None:

@@ -12,8 +12,9 @@ def register(app: Flask) -> None:
     import mail
     from auth import cli as auth_cli
     from localities import cli as localities_cli
+    from me import retention
     from records import cli as records_cli
 
-    for module in (demo, auth_cli, localities_cli, records_cli, mail, backup):
+    for module in (demo, auth_cli, localities_cli, records_cli, mail, backup, retention):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -205,6 +205,9 @@ def load_consultation(cs: dict[str, Any], users: dict[str, User]) -> Consultatio
             section=_section(c, spec.get("article")),
             channel=channel,
             contributor_name=None if online else spec["contributor"],
+            # Offline: public as the channel and the village; the name only if they agreed.
+            contributor_locality=None if online else get_by_code(spec.get("village")),
+            contributor_name_public=not online and bool(spec.get("named")),
         )
         posted.append((spec, op))
 

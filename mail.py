@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app, g, has_app_context, render_template
+from flask import current_app, g, has_app_context, render_template, url_for
 from flask.cli import AppGroup
-from flask_babel import force_locale
+from flask_babel import force_locale, gettext
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -38,11 +38,116 @@ class Message:
     sender: str
 
 
+@dataclass
+class Issuer:
+    """Who signs a message ("Trân trọng," then this): a People's Committee, or the operator."""
+
+    name: str
+    address: str | None = None
+    phone: str | None = None
+    #: True for a People's Committee, False for the operator of the platform.
+    committee: bool = True
+
+
+def commune_of(locality: Any) -> Any:
+    """The commune, ward or special zone of ``locality`` (itself, or walking up from a village),
+    as it exists today after merges; None for a province or no locality."""
+    from localities.models import LocalityKind
+
+    node, seen = (locality.current() if locality is not None else None), set()
+    while node is not None and node.id not in seen:
+        if node.kind == LocalityKind.commune:
+            return node
+        seen.add(node.id)
+        node = node.parent
+    return None
+
+
+def committee_of(locality: Any) -> Issuer:
+    """"Ủy ban nhân dân xã Cam Lộ" with its address and telephone (only what is set): the
+    official name, in Vietnamese in every language, as on the notices."""
+    from notices.content import in_sentence
+
+    return Issuer(
+        name=f"Ủy ban nhân dân {in_sentence(locality.name)}",
+        address=(locality.address or "").strip() or None,
+        phone=(locality.phone or "").strip() or None,
+    )
+
+
+def operator() -> Issuer:
+    """The operator of the platform, from configuration (OPERATOR_NAME, OPERATOR_ADDRESS,
+    OPERATOR_PHONE)."""
+    cfg = current_app.config
+    return Issuer(
+        name=cfg.get("OPERATOR_NAME") or gettext("The operator of Góp ý"),
+        address=cfg.get("OPERATOR_ADDRESS") or None,
+        phone=cfg.get("OPERATOR_PHONE") or None,
+        committee=False,
+    )
+
+
+def issuer_for(*, consultation: Any = None, locality: Any = None, user: Any = None) -> Issuer:
+    """The body that signs: for mail about a consultation or an opinion, the People's Committee
+    of the consultation's commune; for account mail, the commune of the person's locality
+    (walking up from a village); failing that, the operator."""
+    if consultation is not None and consultation.locality is not None:
+        loc = consultation.locality
+        return committee_of(commune_of(loc) or loc.current())
+    for loc in (locality, getattr(user, "locality", None)):
+        commune = commune_of(loc)
+        if commune is not None:
+            return committee_of(commune)
+    return operator()
+
+
+def preferences_url() -> str:
+    """Where the recipient changes which e-mail they receive: the consents on /me/account."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    try:
+        path = url_for("me.account", _anchor="consents")
+    except RuntimeError:  # no request: build it without one
+        path = "/me/account#consents"
+    return base + path
+
+
+def _letter(context: dict[str, Any]) -> dict[str, Any]:
+    """What every message needs beside its own context: the name in "Kính gửi ông/bà …,", the
+    issuing body under "Trân trọng," and the link to the notification choices. A caller may
+    pass any of them (``recipient_name``, ``issuer``, ``preferences_url``; None for no link)."""
+    user = context.get("user")
+    if "recipient_name" not in context:
+        name = context.get("name") or (user.full_name or user.display_name if user else None)
+        context["recipient_name"] = (name or "").strip() or None
+    if "issuer" not in context:
+        context["issuer"] = issuer_for(
+            consultation=context.get("consultation"), locality=context.get("locality"), user=user
+        )
+    if "preferences_url" not in context:
+        context["preferences_url"] = preferences_url()
+    return context
+
+
+def _render_text(name: str, context: dict[str, Any]) -> str:
+    """A plain-text template, with its line breaks as written: the pages' environment trims the
+    newline after each {% %} tag (HTML does not care), which would run a text message's lines
+    together. The overlay shares the loader, filters and globals."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    env = app.extensions.get("gopy_text_env")
+    if env is None:
+        env = app.extensions["gopy_text_env"] = app.jinja_env.overlay(trim_blocks=False, lstrip_blocks=False)
+    ctx = dict(context)
+    app.update_template_context(ctx)
+    return env.get_template(name).render(ctx)
+
+
 def render(template: str, *, to: str, locale: str, **context: Any) -> Message:
     """Render ``templates/email/<template>.{txt,html}`` in ``locale``; the subject is the
-    first line of the text version, after "Subject: "."""
+    first line of the text version, after "Subject: ". Every message opens with the
+    recipient's name and is signed by its issuing body (``_letter``)."""
     with force_locale(locale or "vi"):
-        text = render_template(f"email/{template}.txt", **context)
+        context = _letter(context)
+        text = _render_text(f"email/{template}.txt", context)
         html = render_template(f"email/{template}.html", **context)
     first, _, body = text.partition("\n")
     subject = first.removeprefix("Subject:").strip()

@@ -63,6 +63,11 @@ DEFAULTS: dict[str, str] = {
     # Documents rendered on demand (PDF, DOCX, XLSX) cost seconds of CPU each.
     "download_ip": "30 per minute; 300 per hour",
     "data_account": "10 per hour",
+    # The place picker asks for matches as a resident types (a few per name); a commune hall
+    # registering together shares one address.
+    "locality_search_ip": "120 per minute; 3000 per hour",
+    # Looking up opinions by tracking number: generous for a commune hall, not for guessing.
+    "track_ip": "30 per minute; 300 per hour",
 }
 
 #: Bodies that are not file uploads (form posts, JSON) are capped lower than MAX_CONTENT_LENGTH:
@@ -107,7 +112,12 @@ def _budget(name: str) -> Callable[[], str]:
     return provider
 
 
-def _limit(name: str, key: Callable[[], str], methods: tuple[str, ...] | None) -> RouteLimit:
+def _limit(
+    name: str,
+    key: Callable[[], str],
+    methods: tuple[str, ...] | None,
+    exempt_when: Callable[[], bool] | None = None,
+) -> RouteLimit:
     # Built once per process: the limiter keeps decorated limits in a set keyed by the view's
     # name, so wrapping the views of a second app (tests) does not count every hit twice.
     return RouteLimit(
@@ -115,8 +125,17 @@ def _limit(name: str, key: Callable[[], str], methods: tuple[str, ...] | None) -
         key_function=key,
         scope=name,
         methods=list(methods) if methods else None,
+        exempt_when=exempt_when,
         limiter=limiter,
     )
+
+
+def _finding_a_place() -> bool:
+    """A registration form sent back to look for a commune by name ("Find", localities/picker.py):
+    it registers nobody, so it spends no registration attempt."""
+    from localities.picker import finding
+
+    return finding()
 
 
 @dataclass(frozen=True)
@@ -133,7 +152,13 @@ _ARG = r"<[^>]+>"
 
 RULES: tuple[Rule, ...] = (
     Rule(r"/auth/login", (_limit("login_ip", _ip_key, POST), _limit("login_account", _email_key, POST))),
-    Rule(r"/auth/register", (_limit("register_ip", _ip_key, POST), _limit("register_account", _email_key, POST))),
+    Rule(
+        r"/auth/register",
+        (
+            _limit("register_ip", _ip_key, POST, _finding_a_place),
+            _limit("register_account", _email_key, POST, _finding_a_place),
+        ),
+    ),
     Rule(r"/auth/reset", (_limit("reset_ip", _ip_key, POST), _limit("reset_account", _email_key, POST))),
     Rule(rf"/auth/reset/{_ARG}", (_limit("new_password_ip", _ip_key, POST),)),
     Rule(r"/auth/verify/resend", (_limit("resend_account", _user_key, POST),), required=False),
@@ -147,6 +172,8 @@ RULES: tuple[Rule, ...] = (
     Rule(r"/me/account/password", (_limit("password_account", _user_key, POST),), required=False),
     Rule(r"/me/delete", (_limit("password_account", _user_key, POST),), required=False),
     Rule(r"/me/data", (_limit("data_account", _user_key, None),), required=False),
+    Rule(r"/localities/search\.json", (_limit("locality_search_ip", _ip_key, None),)),
+    Rule(r"/track", (_limit("track_ip", _ip_key, None),)),
 )
 
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 
 from api import bp
 from consultations import queries
+from consultations.authors import public_author
 from consultations.models import Consultation, Opinion, OpinionStatus, Status
 from web import page_arg, refuse
 
@@ -66,7 +67,8 @@ def _opinion(op: Opinion) -> dict[str, Any]:
         ),
         "created_at": _iso(op.created_at),
         "received_at": _iso(op.received_at),
-        "author": op.public_author or None,
+        # Never an offline contributor's name unless they agreed to be named (authors.py).
+        "author": public_author(op) or None,
     }
 
 
@@ -86,7 +88,7 @@ def consultations():
         queries.public_consultations(filters),
         page_arg(),
         int(current_app.config["CONSULTATIONS_PER_PAGE"]),
-        queries.listing_order(),
+        queries.listing_order(filters.q),
     )
     return _json({"items": [_consultation(c) for c in page.items], **_page_meta(page)})
 

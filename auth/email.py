@@ -13,6 +13,7 @@ from sqlalchemy import select
 import mail
 from auth.models import User
 from extensions import db
+from localities.models import Locality
 
 VERIFY_SALT = "verify-email"
 VERIFY_MAX_AGE = 48 * 3600
@@ -84,8 +85,10 @@ def find_active_user(email: str | None) -> User | None:
 # --- the mails ---------------------------------------------------------------------------------
 
 
-def send_verification(user: User) -> None:
-    link = absolute_url("auth.verify", token=make_verify_token(user))
+def send_verification(user: User, *, next_url: str | None = None) -> None:
+    """``next_url``: the page the resident was on when they chose to register (a path of this
+    site, checked again when the link is used); the link lands there once the address is proven."""
+    link = absolute_url("auth.verify", token=make_verify_token(user), next=next_url or None)
     mail.queue(
         "verify",
         to=user.email,
@@ -130,5 +133,17 @@ def send_password_changed(user: User) -> None:
     )
 
 
-def send_account_deleted(email: str | None, locale: str) -> None:
-    mail.queue("account_deleted", to=email, locale=locale)
+def send_account_deleted(
+    email: str | None, locale: str, *, name: str | None = None, locality_id: int | None = None
+) -> None:
+    """The last message to an erased account, with what was known before the erasure: the name
+    for the greeting, the locality for the commune that signs. No link to notification choices:
+    there is no account left to choose in."""
+    mail.queue(
+        "account_deleted",
+        to=email,
+        locale=locale,
+        recipient_name=name,
+        locality=db.session.get(Locality, locality_id) if locality_id else None,
+        preferences_url=None,
+    )

@@ -29,7 +29,7 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(String(256))
     #: The legal name; private. Public pages show ``display_name``.
     full_name: Mapped[str] = mapped_column(String(120))
-    #: What the public sees, chosen by the resident (default "Người dân <locality>").
+    #: What the public sees, chosen by the resident (default "Người dân", never the residence).
     display_name: Mapped[str] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(32))
     locality_id: Mapped[int | None] = mapped_column(ForeignKey("locality.id"), index=True)
@@ -40,6 +40,10 @@ class User(UserMixin, db.Model):
     #: Set when the account was deleted; personal data is erased, opinions stay anonymised.
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    #: The last time this person logged in (or proved the address); inactivity counts from it.
+    last_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    #: When the person was told that an inactive account will be erased (me/retention.py).
+    inactivity_notice_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     locality: Mapped[Locality | None] = relationship()
     assignments: Mapped[list[RoleAssignment]] = relationship(

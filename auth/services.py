@@ -19,14 +19,19 @@ OPTIONAL_PURPOSES = (NOTIFICATIONS,)
 #: Version of the consent wording shown on the registration form; bump it when the text changes.
 CONSENT_TEXT_VERSION = "2026-11-v1"
 #: Public name of a deleted account. Stored data, not interface text, so not translated.
-DELETED_DISPLAY_NAME = "Người dân đã xoá tài khoản"
-#: A select of every commune and village is offered up to this many; beyond, a code is typed.
-LOCALITY_SELECT_LIMIT = 3000
+DELETED_DISPLAY_NAME = "Người dân đã xóa tài khoản"
+#: Public name of an account left without a chosen one. Never the residence: the privacy page
+#: promises that where a person lives is public only as totals, never beside their name.
+DEFAULT_DISPLAY_NAME = "Người dân"
+#: A select of every commune and village is offered up to this many (a phone scrolls that far);
+#: beyond, the place is found by name (localities/picker.py, the whole country's 3,321 communes).
+LOCALITY_SELECT_LIMIT = 300
 
 
-def default_display_name(locality: Locality | None) -> str:
-    # Stored data shown to everyone, in the language of the commune's notices.
-    return f"Người dân {locality.name}" if locality else "Người dân"
+def default_display_name(locality: Locality | None = None) -> str:
+    """The display name of a resident who chose none (stored, shown to everyone, in the
+    language of the commune's notices). ``locality`` is not used: residence is never shown."""
+    return DEFAULT_DISPLAY_NAME
 
 
 def residence_locality(code: str | None) -> Locality | None:
@@ -82,6 +87,7 @@ def register(
     display_name: str | None = None,
     notifications: bool = False,
     locale: str = "vi",
+    next_url: str | None = None,
 ) -> User | None:
     """Create an unverified account and send the verification link. When the address already
     has an account, tell its owner instead and return None (the page says the same either way)."""
@@ -111,7 +117,7 @@ def register(
         consents=sorted(c.purpose for c in user.consents),
         text_version=CONSENT_TEXT_VERSION,
     )
-    auth_email.send_verification(user)
+    auth_email.send_verification(user, next_url=next_url)
     return user
 
 
@@ -194,11 +200,13 @@ def withdraw_consent(user: User, purpose: str) -> bool:
     return True
 
 
-def delete_account(user: User) -> None:
-    """Erase the personal data. Opinions stay, shown under the generic name; consents stay as
-    proof of what was agreed, marked withdrawn; the audit event keeps no personal data."""
-    email, locale, locality_id = user.email, user.locale, user.locality_id
-    now = utcnow()
+def erase_personal_data(user: User, now) -> None:
+    """What deleting an account erases, whoever deletes it (the person, or the retention
+    command for never-verified and long-inactive accounts, me/retention.py): the e-mail, the
+    names, the telephone, the password, the place of residence, the roles and every login
+    session. Consents are marked withdrawn and kept as proof for ``CONSENT_RECORD_YEARS``. The
+    opinions stay, as the record of consultation (Law 10/2022/QH15), shown under
+    ``DELETED_DISPLAY_NAME``, each with the village it was given from, counted in the figures."""
     for consent in user.consents:
         if consent.withdrawn_at is None:
             consent.withdrawn_at = now
@@ -209,7 +217,17 @@ def delete_account(user: User) -> None:
     user.password_hash = None
     user.locality = None
     user.deleted_at = now
+    user.inactivity_notice_at = None
     sessions.end_all(user)
     user.assignments.clear()
+
+
+def delete_account(user: User) -> None:
+    """Erase the personal data. Opinions stay, shown under the generic name; consents stay as
+    proof of what was agreed, marked withdrawn; the audit event keeps no personal data."""
+    email, locale, locality_id = user.email, user.locale, user.locality_id
+    name = user.full_name or user.display_name  # for the last message only, then erased
+    now = utcnow()
+    erase_personal_data(user, now)
     record("user.delete", user, by=user, locality_id=locality_id)
-    auth_email.send_account_deleted(email, locale)
+    auth_email.send_account_deleted(email, locale, name=name, locality_id=locality_id)

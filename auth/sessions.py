@@ -42,6 +42,9 @@ def open_session(user: User) -> str:
     )
     db.session.add(LoginSession(user_id=user.id, key_hash=_hash(key)))
     user.login_key = key
+    # Inactivity counts from here (me/retention.py); a new login cancels a notice given.
+    user.last_seen_at = utcnow()
+    user.inactivity_notice_at = None
     return key
 
 

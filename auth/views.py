@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms.widgets import PasswordInput
 
 import ratelimits
 from app import LANGUAGES
@@ -16,6 +17,7 @@ from auth import bp, services, sessions
 from auth import email as auth_email
 from auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from extensions import db
+from localities import picker as locality_picker
 from web import refuse, safe_next
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
@@ -37,9 +39,25 @@ def register():
     """Create an account."""
     if current_user.is_authenticated:
         return redirect(_home())
-    form = RegisterForm()
+    # A typed name that names one commune fills `locality` (localities/picker.py).
+    form = RegisterForm(formdata=locality_picker.formdata())
     if not form.is_submitted():
         form.locality.data = request.args.get("locality", "")
+    choices = services.locality_choices()
+    picker = locality_picker.build(form.locality, choices)
+    if picker.searching:
+        # "Find" sent the form back to look for the place: nothing is checked or stored, and
+        # everything typed comes back, the password too (this answer is never stored).
+        form.password.widget = PasswordInput(hide_value=False)
+        page = render_template(
+            "auth/register.html",
+            form=form,
+            choices=choices,
+            picker=picker,
+            privacy=url_for("me.privacy"),
+            next=safe_next(""),
+        )
+        return page, 200, {"Cache-Control": "no-store"}
     if form.validate_on_submit():
         try:
             services.register(
@@ -50,6 +68,8 @@ def register():
                 locality=form.locality_obj,
                 notifications=form.notifications.data,
                 locale=_current_lang(),
+                # Where they were going: the verification link brings them back there.
+                next_url=safe_next("") or None,
             )
             db.session.commit()
         except IntegrityError:
@@ -62,8 +82,10 @@ def register():
     return render_template(
         "auth/register.html",
         form=form,
-        choices=services.locality_choices(),
+        choices=choices,
+        picker=picker,
         privacy=url_for("me.privacy"),
+        next=safe_next(""),
     ), status
 
 
@@ -86,9 +108,11 @@ def verify(token: str):
             sessions.begin(user)
         db.session.commit()
     flash(_("Thank you: your e-mail address is confirmed. You can now give opinions."), "success")
-    return redirect(
-        url_for("me.account") if current_user.is_authenticated else url_for("auth.login")
-    )
+    # Back where they were going when they chose to register (?next= of the link, a path of
+    # this site only), else the account page.
+    if current_user.is_authenticated:
+        return redirect(safe_next(url_for("me.account")))
+    return redirect(url_for("auth.login", next=safe_next("") or None))
 
 
 @bp.post("/verify/resend")

@@ -6,14 +6,14 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectChoice, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import DateInput
 
 from consultations import labels
 from consultations.models import Category, Channel, Kind, Stance
 from consultations.services import BODY_MAX
-from localities.models import get_by_code
+from localities.models import LocalityKind, get_by_code
 
 
 def options(table: dict) -> list[SelectChoice]:
@@ -200,8 +200,40 @@ class OfflineOpinionForm(OpinionForm):
         ],
     )
 
+    #: The village (or commune) the person lives in: public with the channel, and counted in
+    #: the participation figures. Their name stays private unless they agreed to be named.
+    contributor_village = SelectField(_l("Village of the person"), choices=[], validate_choice=False)
+    contributor_name_public = BooleanField(_l("The person agreed that their name is shown in public"))
+
     #: Needed once the consultation has closed: only opinions received before the close count.
     received_at = DayField(_l("Date received"), validators=[Optional()], id="offline-received-at")
+
+    #: The unit the ``contributor_village`` code names, once validated.
+    village_obj = None
+
+    def set_sections(self, sections) -> None:
+        super().set_sections(sections)
+        consultation = sections[0].consultation if sections else None
+        self.set_villages(consultation.locality if consultation is not None else None)
+
+    def set_villages(self, locality) -> None:
+        """The villages and residential groups of the consultation's commune, and the commune."""
+        units = []
+        if locality is not None:
+            units = [locality] + [
+                v for v in locality.children if v.kind == LocalityKind.village and v.merged_into_id is None
+            ]
+        self.contributor_village.choices = [SelectChoice("", _l("Not known"))] + [
+            SelectChoice(u.code, u.name) for u in units
+        ]
+        self._villages = {u.code: u for u in units}
+
+    def validate_contributor_village(self, field):
+        if not field.data:
+            return
+        self.village_obj = getattr(self, "_villages", {}).get(field.data)
+        if self.village_obj is None:
+            raise ValidationError(_l("Choose a village of this commune, or “Not known”."))
 
     def validate_channel(self, field):
         if field.data not in {choice.value for choice in OFFLINE_CHANNELS}:

@@ -6,6 +6,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     Enum,
     ForeignKey,
     Index,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     and_,
     case,
+    false,
     literal,
 )
 from sqlalchemy.ext.hybrid import hybrid_property
@@ -226,6 +228,9 @@ class Opinion(db.Model):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"), index=True)
     #: For offline opinions: the person who gave it (meeting, paper ballot, hotline…).
     contributor_name: Mapped[str | None] = mapped_column(String(120))
+    #: The offline contributor agreed to be named in public (the official ticked it; who and
+    #: when are in the audit trail). Until then the public sees the channel and the village.
+    contributor_name_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: The official who typed an offline opinion in.
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     #: Where the author lives (village when known), for participation figures.
@@ -261,10 +266,17 @@ class Opinion(db.Model):
 
     @property
     def public_author(self) -> str:
-        """The name the public may see: a display name, or the offline contributor's name."""
-        if self.author is not None:
-            return self.author.display_name
-        return self.contributor_name or ""
+        """What the public may see of the author (consultations/authors.py decides)."""
+        from consultations.authors import public_author
+
+        return public_author(self)
+
+    @property
+    def staff_author(self) -> str:
+        """What the staff see: the display name, or the offline contributor's name."""
+        from consultations.authors import staff_author
+
+        return staff_author(self)
 
 
 class OpinionRevision(db.Model):

@@ -8,12 +8,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, bindparam, case, func, select
+from sqlalchemy import Select, bindparam, case, desc, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import Role
 from consultations.models import Category, Consultation, Opinion, Status
-from consultations.search import search_condition
+from consultations.search import search_condition, search_rank
 from extensions import db
 from localities.models import Locality, descendant_ids, get_by_code
 from timeutil import closing_date, local_date, utcnow
@@ -54,10 +54,17 @@ def paginate(stmt: Select, page: int, per_page: int, order: Sequence[Any] = ()) 
     return Page(items=items, page=page, pages=max(1, math.ceil(total / per_page)), total=total, per_page=per_page)
 
 
-def listing_order() -> tuple:
-    """Open consultations first, then the newest."""
+def listing_order(q: str | None = None) -> tuple:
+    """Open consultations first, then the newest; with a search, exact matches before all
+    (the diacritics typed, the words side by side, whole words: consultations/search.py)."""
     open_first = case((Consultation.status == Status.open, 0), else_=1)
-    return (open_first, Consultation.opens_at.desc(), Consultation.id.desc())
+    rank = search_rank(q) if q else None
+    return (
+        *(() if rank is None else (desc(rank),)),
+        open_first,
+        Consultation.opens_at.desc(),
+        Consultation.id.desc(),
+    )
 
 
 # --- the list of consultations --------------------------------------------------------------
@@ -124,7 +131,7 @@ def public_consultations(filters: Filters) -> Select:
     condition = search_condition(filters.q)
     if condition is not None:
         stmt = stmt.where(condition)
-    return stmt.order_by(*listing_order())
+    return stmt.order_by(*listing_order(filters.q))
 
 
 def listed_localities(selected: Locality | None = None) -> list[Locality]:
@@ -204,7 +211,8 @@ def opinions_page(
     ``after`` (oldest first only) is keyset pagination: the opinions whose id follows it,
     found in the index at the same cost however far into the list, and unshaken by new
     opinions arriving meanwhile; ``page`` is then ignored."""
-    options = [joinedload(Opinion.author), joinedload(Opinion.response)]
+    # The village too: an offline contributor is shown by channel and village (authors.py).
+    options = [joinedload(Opinion.author), joinedload(Opinion.response), joinedload(Opinion.locality)]
     if history:
         options.append(selectinload(Opinion.revisions))
     where = [Opinion.consultation_id == c.id]

@@ -11,11 +11,61 @@ the very same statements; the listeners below make ``db.create_all()`` (the test
 
 from __future__ import annotations
 
+import re
+import unicodedata
+from dataclasses import dataclass
+
 from sqlalchemy import DDL, event, text
 from sqlalchemy.sql import ColumnElement
 
 from extensions import db
-from textutil import search_terms
+from textutil import fold, search_terms
+
+# --- the indexed text: folded words, then the exact words and the pairs of words -------------
+#
+# Folded, "đất đai" and "đạt … đại học" are the same words. So the text indexed for a
+# consultation also holds, once each, (1) every word with diacritics as a token of its own that
+# keeps them, "0" and the word in VNI ("đất" -> "0d9a61t"), and (2) every pair of neighbouring
+# folded words, "1dat0dai". A query then ranks by what it matches exactly: the words with the
+# diacritics typed, the words side by side, whole words rather than prefixes. The extra tokens
+# start with a digit, so a prefix query on a folded word never reaches them.
+
+_WORD = re.compile(r"\w+")
+#: VNI digits of the Vietnamese marks (after NFD): circumflex 6, breve 8, horn 7, tones 1 to 5.
+_MARKS = {"\u0302": "6", "\u0306": "8", "\u031b": "7", "\u0301": "1", "\u0300": "2",
+          "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+
+
+def exact_token(word: str) -> str | None:
+    """The token keeping the diacritics of ``word``, or None for a word that has none."""
+    word = unicodedata.normalize("NFC", word).casefold()
+    if fold(word) == word:
+        return None
+    out = []
+    for ch in unicodedata.normalize("NFD", word.replace("đ", "d9")):
+        if ch in _MARKS:
+            out.append(_MARKS[ch])
+        elif ch.isascii():
+            out.append(ch)
+        elif not unicodedata.combining(ch):
+            out.append(fold(ch) if fold(ch).isascii() and fold(ch) else f"{ord(ch):x}")
+    return "0" + "".join(out)
+
+
+def _pair_token(first: str, second: str) -> str:
+    return f"1{first}0{second}"
+
+
+def index_text(text: str | None) -> str:
+    """What ``Consultation.search_folded`` holds: the folded text, then the exact tokens and the
+    pair tokens of its words, each once."""
+    folded = fold(text)
+    words = _WORD.findall(folded)
+    exact = dict.fromkeys(
+        t for t in (exact_token(w) for w in _WORD.findall(unicodedata.normalize("NFC", text or ""))) if t
+    )
+    pairs = dict.fromkeys(_pair_token(a, b) for a, b in zip(words, words[1:], strict=False))
+    return "\n".join(part for part in (folded, " ".join(exact), " ".join(pairs)) if part)
 
 # --- SQLite: FTS5, external content over consultation.search_folded ---------------------------
 
@@ -113,6 +163,62 @@ def _fts_query(terms: list[str]) -> str:
     # Each folded word as a quoted prefix: every word must match ("dat" "dai"*), and nothing
     # the visitor typed can be read as FTS5 syntax.
     return " ".join('"' + t.replace('"', "") + '"*' for t in terms)
+
+
+@dataclass(frozen=True)
+class _Ranked:
+    """The three exact queries a search ranks by, as token lists (all must match)."""
+
+    exact: list[str]
+    pairs: list[str]
+    whole: list[str]
+
+
+def _ranked(query: str | None) -> _Ranked | None:
+    terms = search_terms(query)
+    if not terms:
+        return None
+    typed = _WORD.findall(unicodedata.normalize("NFC", query or ""))[: len(terms)]
+    exact = [t for t in (exact_token(w) for w in typed) if t]
+    pairs = [_pair_token(a, b) for a, b in zip(terms, terms[1:], strict=False)]
+    # A level that does not apply asks for the whole words again, so the SQL stays the same.
+    return _Ranked(exact=exact or terms, pairs=pairs or terms, whole=terms)
+
+
+#: The weight of each level: the diacritics typed, the words side by side, whole words.
+_WEIGHTS = (("exact", 4), ("pairs", 2), ("whole", 1))
+_SQLITE_RANK = (
+    "(CASE WHEN consultation.id IN (SELECT rowid FROM consultation_fts WHERE consultation_fts MATCH :rank_exact) THEN 4 ELSE 0 END"
+    " + CASE WHEN consultation.id IN (SELECT rowid FROM consultation_fts WHERE consultation_fts MATCH :rank_pairs) THEN 2 ELSE 0 END"
+    " + CASE WHEN consultation.id IN (SELECT rowid FROM consultation_fts WHERE consultation_fts MATCH :rank_whole) THEN 1 ELSE 0 END)"
+)
+#: The same on the GIN index (the expression is POSTGRES_TSV_EXPRESSION on the alias).
+_POSTGRES_RANK = (
+    "(CASE WHEN consultation.id IN (SELECT ranked.id FROM consultation AS ranked WHERE gopy_search_vector(ranked.search_folded)"
+    " @@ to_tsquery('simple'::regconfig, :rank_exact)) THEN 4 ELSE 0 END"
+    " + CASE WHEN consultation.id IN (SELECT ranked.id FROM consultation AS ranked WHERE gopy_search_vector(ranked.search_folded)"
+    " @@ to_tsquery('simple'::regconfig, :rank_pairs)) THEN 2 ELSE 0 END"
+    " + CASE WHEN consultation.id IN (SELECT ranked.id FROM consultation AS ranked WHERE gopy_search_vector(ranked.search_folded)"
+    " @@ to_tsquery('simple'::regconfig, :rank_whole)) THEN 1 ELSE 0 END)"
+)
+
+
+def search_rank(query: str | None) -> ColumnElement | None:
+    """An ORDER BY key, highest first: 4 when the words match with the diacritics typed, 2 when
+    they stand side by side, 1 when they match as whole words (not just prefixes), summed. Each
+    level is an index lookup (FTS5 or the GIN index), never a read of the consultation's text."""
+    ranked = _ranked(query)
+    if ranked is None:
+        return None
+    if db.session.get_bind().dialect.name == "sqlite":
+        params = {
+            f"rank_{name}": " ".join('"' + t.replace('"', "") + '"' for t in getattr(ranked, name))
+            for name, _weight in _WEIGHTS
+        }
+        return text(_SQLITE_RANK).bindparams(**params)
+    # \w+ tokens hold no quote or backslash.
+    params = {f"rank_{name}": " & ".join(f"'{t}'" for t in getattr(ranked, name)) for name, _weight in _WEIGHTS}
+    return text(_POSTGRES_RANK).bindparams(**params)
 
 
 def search_condition(query: str | None) -> ColumnElement[bool] | None:

@@ -37,10 +37,11 @@ from consultations.models import (
     Status,
     TrackingCounter,
 )
+from consultations.search import index_text
 from extensions import db
 from localities.models import Locality
-from textutil import clean_text, fold
-from timeutil import LOCAL_TZ, utcnow
+from textutil import clean_text
+from timeutil import LOCAL_TZ, to_local, utcnow
 
 BODY_MAX = 5000
 
@@ -63,7 +64,7 @@ class InvalidInput(Exception):
 
 def _folded_search_text(c: Consultation, sections: list[Section] | list[DraftSection]) -> str:
     parts = [c.title, c.summary or ""] + [f"{s.heading}\n{s.text}" for s in sections]
-    return fold("\n".join(parts))
+    return index_text("\n".join(parts))
 
 
 def _set_sections(c: Consultation, text: str) -> None:
@@ -283,9 +284,15 @@ def post_opinion(
     channel: Channel = Channel.online,
     contributor_name: str | None = None,
     received_at: datetime | None = None,
+    contributor_locality: Locality | None = None,
+    contributor_name_public: bool = False,
 ) -> Opinion:
     """Record an opinion: online by a resident while open, or offline entered by an official
-    (meeting, paper ballot, hotline…) for one received before the close."""
+    (meeting, paper ballot, hotline…) for one received before the close.
+
+    An offline contributor is shown in public by channel and village (``contributor_locality``);
+    their name only when ``contributor_name_public``: the official ticked that they agreed, and
+    the audit event keeps who recorded that agreement and when (consultations/authors.py)."""
     body = _check_body(body)
     _check_section(c, section)
     now = utcnow()
@@ -299,6 +306,15 @@ def post_opinion(
         received_at = min(received_at or now, now)
         if received_at >= c.closes_at:
             raise InvalidInput(_("Only opinions received before the close can be entered."), "received_at")
+        # The day it opened counts whole: a paper handed in that morning, before the hour the
+        # consultation was opened on the site, is still an opinion of this consultation.
+        opened = min((d for d in (c.opened_at, c.opens_at) if d is not None), default=None)
+        if opened is not None and to_local(received_at).date() < to_local(opened).date():
+            raise InvalidInput(
+                _("An opinion cannot have been received before the consultation opened (%(date)s).",
+                  date=f"{to_local(opened).day}/{to_local(opened).month}/{to_local(opened).year}"),
+                "received_at",
+            )
     elif c.status != Status.open:
         raise StateError(_("This consultation is not open for opinions."))
 
@@ -309,7 +325,8 @@ def post_opinion(
         "author_id": None if offline else by.id,
         "entered_by_id": by.id if offline else None,
         "contributor_name": contributor_name if offline else None,
-        "locality_id": None if offline else by.locality_id,
+        "locality_id": (contributor_locality.id if contributor_locality else None) if offline else by.locality_id,
+        "contributor_name_public": bool(contributor_name_public) if offline else False,
         "channel": channel,
         "stance": stance,
         "body": body,
@@ -340,6 +357,7 @@ def post_opinion(
         consultation_id=c.id,
         tracking_number=opinion.tracking_number,
         channel=channel.value,
+        **({"contributor_name_public": bool(contributor_name_public)} if offline else {}),
     )
     if not offline:
         mail.queue(

@@ -6,7 +6,6 @@ from datetime import timedelta
 from functools import wraps
 
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -14,6 +13,7 @@ from wtforms import SelectChoice
 
 from auth import permissions as can
 from consultations import bp, labels, queries, services, tally
+from consultations.documents.wording import short_date
 from consultations.forms import (
     CloseForm,
     ConsultationForm,
@@ -112,7 +112,7 @@ def index():
     """List public consultations, with filters and a diacritic-free search."""
     filters = queries.parse_filters(request.args)
     page = queries.paginate(
-        queries.public_consultations(filters), page_arg(), _per_page("CONSULTATIONS_PER_PAGE"), queries.listing_order()
+        queries.public_consultations(filters), page_arg(), _per_page("CONSULTATIONS_PER_PAGE"), queries.listing_order(filters.q)
     )
     drafts = queries.drafts_for(current_user) if page.page == 1 else []
     return render_template(
@@ -277,7 +277,7 @@ def open_(consultation_id: int):
         return _render_show(queries.load_consultation(consultation_id), status=400, action_error=exc.message)
     db.session.commit()
     if c.is_scheduled:
-        flash(_("The consultation will open on %(date)s.", date=format_date(local_date(c.opens_at), "medium")), "success")
+        flash(_("The consultation will open on %(date)s.", date=short_date(local_date(c.opens_at))), "success")
     else:
         flash(_("The consultation is open for opinions."), "success")
     return redirect(url_for("consultations.show", consultation_id=c.id))
@@ -318,7 +318,7 @@ def extend(consultation_id: int):
             _field_error(form, exc)
         else:
             db.session.commit()
-            flash(_("Opinions are now accepted until %(date)s.", date=format_date(closing_date(c.closes_at), "medium")), "success")
+            flash(_("Opinions are now accepted until %(date)s.", date=short_date(closing_date(c.closes_at))), "success")
             return redirect(url_for("consultations.show", consultation_id=c.id))
     return _render_show(queries.load_consultation(consultation_id), status=400, extend_form=form)
 
@@ -331,6 +331,12 @@ def _section_arg(c: Consultation) -> Section | None:
     except ValueError:
         return None
     return next((s for s in c.sections if s.id == wanted), None)
+
+
+def _chosen_section(c: Consultation) -> Section | None:
+    """The article named by ``?section_id=`` (the opinion form's own field name), if it is one of c's."""
+    wanted = request.args.get("section_id", "")
+    return next((s for s in c.sections if str(s.id) == wanted), None) if wanted.isdigit() else None
 
 
 def _blank(form_class, c: Consultation | None = None):
@@ -352,9 +358,18 @@ def _render_show(c: Consultation, *, status: int = 200, opinion_form=None, offli
     # A visitor who is not logged in sees none of the forms: building them would sign a CSRF
     # token into a new session, and the page could no longer be cached or sent without a cookie.
     signed_in = current_user.is_authenticated
+    # "Góp ý về điều này" beside an article links here with ?section_id=: the form opens with
+    # that article chosen, without JavaScript. A refused form keeps what was sent instead.
+    chosen = _chosen_section(c)
+    if opinion_form is None and signed_in:
+        opinion_form = _blank(OpinionForm, c)
+        if chosen is not None:
+            opinion_form.section_id.data = str(chosen.id)
     if offline_form is None and signed_in:
         offline_form = _blank(OfflineOpinionForm, c)
         offline_form.channel.data = Channel.meeting.value
+        if chosen is not None:
+            offline_form.section_id.data = str(chosen.id)
     html = render_template(
         "consultations/show.html",
         c=c,
@@ -363,7 +378,8 @@ def _render_show(c: Consultation, *, status: int = 200, opinion_form=None, offli
         counts=counts.stance_counts(),
         opinions=opinions,
         days_left=queries.days_left(c),
-        opinion_form=opinion_form or (_blank(OpinionForm, c) if signed_in else None),
+        opinion_form=opinion_form,
+        chosen_section=chosen,
         offline_form=offline_form,
         close_form=close_form or (_blank(CloseForm) if signed_in else None),
         extend_form=extend_form or (_blank(ExtendForm) if signed_in else None),
@@ -410,6 +426,8 @@ def post_opinion(consultation_id: int):
                 section=form.section,
                 channel=Channel(form.channel.data) if offline else Channel.online,
                 contributor_name=form.contributor_name.data if offline else None,
+                contributor_locality=form.village_obj if offline else None,
+                contributor_name_public=bool(form.contributor_name_public.data) if offline else False,
                 received_at=local_day_start(form.received_at.day) if offline and form.received_at.day else None,
             )
         except StateError as exc:
@@ -419,7 +437,11 @@ def post_opinion(consultation_id: int):
             c = queries.load_consultation(consultation_id)
         else:
             # Read before the commit expires them: afterwards each would cost a query (bench/).
-            message = _("Your opinion was received. Tracking number %(number)s.", number=opinion.tracking_number)
+            if offline:  # an official typed in someone else's opinion: not "your opinion"
+                message = _("The opinion received through %(channel)s is recorded with tracking number %(number)s.",
+                            channel=labels.label(opinion.channel), number=opinion.tracking_number)
+            else:
+                message = _("Your opinion was received. Tracking number %(number)s.", number=opinion.tracking_number)
             target = _opinion_url(opinion)
             db.session.commit()
             flash(message, "success")
@@ -460,6 +482,19 @@ def edit_opinion(opinion_id: int):
             return redirect(_opinion_url(opinion))
     status = 400 if form.is_submitted() else 200
     return render_template("consultations/opinion_edit.html", form=form, opinion=opinion, c=opinion.consultation), status
+
+
+@bp.get("/opinions/<int:opinion_id>/withdraw")
+@login_required
+def confirm_withdraw(opinion_id: int):
+    """Ask before withdrawing, on a page of its own (without JavaScript there is no dialog):
+    the opinion, and a button that posts to the same address."""
+    opinion = _own_opinion(opinion_id)
+    try:
+        services.check_author_can_change(opinion)
+    except StateError as exc:
+        refuse(409, exc.message)
+    return render_template("consultations/withdraw.html", opinion=opinion, c=opinion.consultation)
 
 
 @bp.post("/opinions/<int:opinion_id>/withdraw")

@@ -243,9 +243,23 @@ def _refuse_errors(errors: list[tuple[int, str]]) -> None:
 
 @click.command("import")
 @with_appcontext
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-def import_command(file: Path) -> None:
-    """Import units from a CSV file (code,name,kind,parent_code[,merged_into_code][,renamed_from])."""
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--official",
+    is_flag=True,
+    help="Import the 34 provinces and 3,321 communes, wards and special zones of the "
+    "vietnam-provinces package instead of a file (run it again after upgrading the package).",
+)
+def import_command(file: Path | None, official: bool) -> None:
+    """Import units from a CSV file (code,name,kind,parent_code[,merged_into_code][,renamed_from]),
+    or with --official the reformed geography of the vietnam-provinces package."""
+    if official == (file is not None):
+        raise Refused(_("Name a CSV file to import, or give --official (not both)."))
+    if official:
+        from localities.official import import_official
+
+        import_official()
+        return
     rows, errors = read_rows(file)
     if not rows and not errors:
         raise Refused(_("The file has no rows to import."))

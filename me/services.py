@@ -7,6 +7,7 @@ import io
 from datetime import datetime
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
@@ -75,7 +76,20 @@ def personal_data(user: User) -> dict[str, Any]:
         .order_by(AuditEvent.id)
     ).all()
     loc = user.locality
+    entered = db.session.execute(
+        select(Opinion.tracking_number, Opinion.channel, Opinion.contributor_name_public, Opinion.created_at)
+        .where(Opinion.entered_by_id == user.id)
+        .order_by(Opinion.id)
+    ).all()
     return {
+        "about": {
+            "phone": _("Your telephone number, when one was given: private, seen by you, the operator and the staff of your commune."),
+            "offline_contributors": _(
+                "Opinions given offline (paper ballot, meeting, telephone…) are held by the People's "
+                "Committee that received them, under the name the person gave, and are not linked to "
+                "any account: ask that committee, with the tracking number, for your data in them."
+            ),
+        },
         "user": {
             "id": user.id,
             "email": user.email,
@@ -143,6 +157,17 @@ def personal_data(user: User) -> dict[str, Any]:
             }
             for f in flags
         ],
+        # Staff who typed in opinions received offline: which ones, and whether the person agreed
+        # to be named in public (their names are their own data, not this person's).
+        "offline_opinions_entered": [
+            {
+                "tracking_number": number,
+                "channel": _value(channel),
+                "contributor_name_public": bool(named),
+                "created_at": _when(created_at),
+            }
+            for number, channel, named, created_at in entered
+        ],
         "activity": [
             {
                 "at": _when(e.at),
@@ -176,8 +201,9 @@ def personal_data_csv(data: dict[str, Any]) -> str:
             else:
                 writer.writerow([section, item, f"{prefix}{key}".rstrip("."), _cell(value)])
 
+    emit("about", 1, data["about"])
     emit("user", 1, data["user"])
-    for section in ("consents", "opinions", "revisions", "flags", "activity"):
+    for section in ("consents", "opinions", "revisions", "flags", "offline_opinions_entered", "activity"):
         for i, row in enumerate(data[section], 1):
             emit(section, i, row)
     return out.getvalue()

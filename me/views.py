@@ -13,6 +13,7 @@ from auth import services as accounts
 from auth import sessions
 from consultations.labels import label
 from extensions import db
+from localities import picker as locality_picker
 from me import bp
 from me import services as mine
 from me.forms import ConsentForm, DeleteForm, PasswordChangeForm, ProfileForm
@@ -69,6 +70,8 @@ def _forms(**given):
 def _account_page(status: int = 200, **given):
     user = current_user
     consents = sorted(user.consents, key=lambda c: c.granted_at)
+    forms = _forms(**given)
+    choices = accounts.locality_choices()
     return render_template(
         "me/account.html",
         user=user,
@@ -76,9 +79,10 @@ def _account_page(status: int = 200, **given):
         purposes=PURPOSES,
         optional=[(p, accounts.active_consent(user, p)) for p in accounts.OPTIONAL_PURPOSES],
         consent_form=ConsentForm(formdata=None),
-        choices=accounts.locality_choices(),
+        choices=choices,
+        picker=locality_picker.build(forms["profile"].locality, choices),
         opinion_count=mine.count_my_opinions(user),
-        **_forms(**given),
+        **forms,
     ), status
 
 
@@ -88,7 +92,11 @@ def account():
     """Show my account; change my name, display name, place and language."""
     if request.method == "GET":
         return _account_page()
-    form = ProfileForm()
+    # A typed name that names one commune fills `locality` (localities/picker.py).
+    form = ProfileForm(formdata=locality_picker.formdata())
+    if locality_picker.finding():
+        # "Find": the form comes back with the matches to choose from, nothing saved.
+        return _account_page(200, profile=form)
     if not form.validate_on_submit():
         return _account_page(400, profile=form)
     accounts.update_profile(
@@ -193,11 +201,63 @@ def data():
     )
 
 
+#: Committees listed by name and contact on the privacy page; beyond, each consultation's page
+#: and notice name its own.
+CONTROLLERS_LISTED = 30
+
+
+def _contact(name: str, address: str = "", email: str = "", phone: str = "") -> dict[str, str]:
+    return {"name": name, "address": address, "email": email, "phone": phone}
+
+
+def _controllers() -> list[dict[str, str]]:
+    """The People's Committees that run the consultations held here (the data controllers)."""
+    from sqlalchemy import select
+
+    from consultations.models import Consultation, Status
+    from localities.models import Locality
+    from notices.content import in_sentence
+
+    held = select(Consultation.locality_id).where(Consultation.stored_status != Status.draft)
+    units = db.session.scalars(
+        select(Locality).where(Locality.id.in_(held)).order_by(Locality.name).limit(CONTROLLERS_LISTED)
+    ).all()
+    return [
+        _contact(
+            f"Ủy ban nhân dân {in_sentence(u.name)}", u.address or "", u.email or "", u.phone or ""
+        )
+        for u in units
+    ]
+
+
 @bp.get("/privacy")
 def privacy():
-    """Explain what personal data is kept, why, and the resident's rights."""
+    """Explain, as Law 91/2025/QH15 asks, who processes which personal data, why and on what
+    basis, who receives it, how long it is kept (me/retention.py enforces it) and every right."""
+    from me.retention import periods
+
+    cfg = current_app.config
+    operator = _contact(
+        cfg.get("OPERATOR_NAME") or "",
+        cfg.get("OPERATOR_ADDRESS") or "",
+        cfg.get("OPERATOR_EMAIL") or "",
+        cfg.get("OPERATOR_PHONE") or "",
+    )
+    contact = _contact(
+        cfg.get("PRIVACY_CONTACT_NAME") or operator["name"],
+        email=cfg.get("PRIVACY_CONTACT_EMAIL") or operator["email"],
+        phone=cfg.get("PRIVACY_CONTACT_PHONE") or operator["phone"],
+    )
     return render_template(
         "me/privacy.html",
         version=accounts.CONSENT_TEXT_VERSION,
         purposes=PURPOSES,
+        operator=operator,
+        contact=contact,
+        controllers=_controllers(),
+        controllers_limit=CONTROLLERS_LISTED,
+        periods=periods(),
+        sendgrid=bool(cfg.get("SENDGRID_API_KEY")),
+        deleted_name=accounts.DELETED_DISPLAY_NAME,
+        default_name=accounts.DEFAULT_DISPLAY_NAME,
     )

@@ -70,6 +70,26 @@ def _changeable(c: Consultation) -> None:
         refuse(409, exc.message)
 
 
+def _point_at(failed: dict | None, items: list[Opinion]) -> None:
+    """Tell the error summary at the top of the page (pagecontext.py) where the fields of the
+    refused form are: they are drawn by hand, with the opinion in their ids (_macros.html)."""
+    if not failed:
+        return
+    form, kind = failed["form"], failed["kind"]
+    if kind == "hide":
+        form.error_anchors = {"reason": f"reason-{failed['opinion_id']}"}
+        return
+    prefix = "group" if kind == "group" else f"op{failed['opinion_id']}"
+    form.error_anchors = {
+        "outcome": f"outcome-{prefix}-{next(iter(OUTCOME_LABELS))}",
+        "explanation": f"explanation-{prefix}",
+        "summary": f"summary-{prefix}",
+    }
+    if kind == "group":
+        first = next((op for op in items if op.status != "withdrawn"), None)
+        form.error_anchors["opinion_ids"] = f"select-{first.id}" if first else "group-answer"
+
+
 # --- pages -----------------------------------------------------------------------------------
 
 
@@ -96,6 +116,7 @@ def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | 
         tab = "flagged" if counts["flagged"] else "unanswered"
     pagination = queries.queue_page(tab, locality_ids, consultation_id, _page(args))
     items = list(pagination.items)
+    _point_at(failed, items)
     here_args = {k: v for k, v in (("tab", tab), ("consultation", consultation_id)) if v}
     return render_template(
         "moderation/queue.html",
@@ -132,6 +153,7 @@ def _render_consultation(
         c, state=state, section_id=section_id, whole_draft=whole, page=_page(args)
     )
     items = list(pagination.items)
+    _point_at(failed, items)
     here_args = {
         k: v
         for k, v in (

@@ -57,7 +57,180 @@
     }
   }
 
+  // The error summary of a refused form (base.html): focused on load (autofocus does it too, but
+  // not on a page restored from history), and each link puts the cursor in its field.
+  function errorSummary() {
+    const summary = document.querySelector("[data-error-summary]");
+    if (!summary) return;
+    if (!window.location.hash) summary.focus();
+    summary.addEventListener("click", (event) => {
+      const link = event.target.closest("a[href^='#']");
+      const target = link && document.getElementById(link.getAttribute("href").slice(1));
+      if (!target) return;
+      event.preventDefault();
+      const details = target.closest("details");
+      if (details) details.open = true;
+      const label = target.id && document.querySelector(`label[for="${CSS.escape(target.id)}"]`);
+      const legend = target.closest("fieldset") && target.closest("fieldset").querySelector("legend");
+      (legend || label || target).scrollIntoView();
+      target.focus({ preventScroll: true });
+    });
+  }
+
+  // The place picker (templates/auth/_locality.html): without this, "Find" sends the form back
+  // with the matches as radio buttons. Here the name field becomes a combobox (ARIA 1.2, list
+  // popup) fed by /localities/search.json as the resident types; choosing a place puts it in
+  // the same radio buttons, so the form sends `locality` (a code) either way.
+  function localityPicker(box) {
+    const input = box.querySelector("input[name=locality_q]");
+    const options = box.querySelector("[data-locality-options]");
+    if (!input || !options || !window.fetch) return;
+    const t = box.dataset;
+    const listId = input.id + "-listbox";
+    const list = document.createElement("ul");
+    list.id = listId;
+    list.className = "locality-listbox";
+    list.setAttribute("role", "listbox");
+    const legend = box.querySelector("legend");
+    if (legend) list.setAttribute("aria-label", legend.textContent.trim());
+    list.hidden = true;
+    const spoken = document.createElement("p");
+    spoken.className = "sr-only";
+    spoken.setAttribute("aria-live", "polite");
+    const row = input.closest(".locality-search") || input;
+    row.insertAdjacentElement("afterend", spoken);
+    row.insertAdjacentElement("afterend", list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", listId);
+    const cache = new Map();
+    let results = [];
+    let active = -1;
+    let timer = null;
+    let controller = null;
+    let asked = null;
+    let chosenLabel = null;
+
+    function say(text) { spoken.textContent = text || ""; }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function draw() {
+      list.replaceChildren(...results.map((place, i) => {
+        const item = document.createElement("li");
+        item.id = `${listId}-${i}`;
+        item.setAttribute("role", "option");
+        item.setAttribute("aria-selected", i === active ? "true" : "false");
+        item.textContent = place.label;
+        item.addEventListener("mousedown", (event) => event.preventDefault()); // focus stays in the field
+        item.addEventListener("click", () => choose(i));
+        return item;
+      }));
+      const open = results.length > 0;
+      list.hidden = !open;
+      input.setAttribute("aria-expanded", String(open));
+      if (open && active >= 0) {
+        input.setAttribute("aria-activedescendant", `${listId}-${active}`);
+        list.children[active].scrollIntoView({ block: "nearest" });
+      } else {
+        input.removeAttribute("aria-activedescendant");
+      }
+    }
+    function choose(i) {
+      const place = results[i];
+      if (!place) return;
+      input.value = place.label;
+      chosenLabel = place.label;
+      const status = document.createElement("p");
+      status.className = "locality-status";
+      status.textContent = (t.textChosen || "{label}").replace("{label}", place.label);
+      const radios = document.createElement("ul");
+      radios.className = "radio-list";
+      const item = document.createElement("li");
+      const label = document.createElement("label");
+      const radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = "locality";
+      radio.id = input.id + "-0";
+      radio.value = place.code;
+      radio.checked = true;
+      label.htmlFor = radio.id;
+      const text = document.createElement("span");
+      text.textContent = place.label;
+      label.append(radio, " ", text);
+      item.append(label);
+      radios.append(item);
+      options.replaceChildren(status, radios);
+      close();
+      say(status.textContent);
+    }
+    async function lookup() {
+      const query = input.value.trim();
+      if (query === asked) return;
+      asked = query;
+      if (query.length < 2) { results = []; close(); return; }
+      let data = cache.get(query);
+      if (!data) {
+        if (controller) controller.abort();
+        controller = new AbortController();
+        try {
+          const response = await fetch(`${t.url}?q=${encodeURIComponent(query)}`, {
+            signal: controller.signal, headers: { Accept: "application/json" },
+          });
+          if (!response.ok) throw new Error(String(response.status));
+          data = await response.json();
+          cache.set(query, data);
+        } catch (error) {
+          if (error.name !== "AbortError") { asked = null; say(t.textError); }
+          return;
+        }
+      }
+      if (input.value.trim() !== query) return;
+      results = data.results || [];
+      active = -1;
+      draw();
+      say(results.length ? (t.textFound || "{n}").replace("{n}", results.length.toLocaleString(lang)) : t.textNone);
+    }
+    input.addEventListener("input", () => {
+      // A name typed anew: the place chosen before no longer goes with it.
+      if (chosenLabel !== null && input.value !== chosenLabel) {
+        options.replaceChildren();
+        chosenLabel = null;
+      } else if (chosenLabel === null && options.querySelector("input[type=radio]") && !options.querySelector("input:checked")) {
+        options.replaceChildren();
+      }
+      clearTimeout(timer);
+      timer = setTimeout(lookup, 250);
+    });
+    input.addEventListener("keydown", (event) => {
+      const n = results.length;
+      if ((event.key === "ArrowDown" || event.key === "ArrowUp") && n) {
+        event.preventDefault();
+        const step = event.key === "ArrowDown" ? 1 : -1;
+        active = list.hidden ? (step > 0 ? 0 : n - 1) : (active + step + n) % n;
+        draw();
+      } else if (event.key === "Enter" && !list.hidden && n) {
+        // Enter picks the highlighted place (or the only one) instead of sending the form.
+        if (active >= 0 || n === 1) {
+          event.preventDefault();
+          choose(active >= 0 ? active : 0);
+        }
+      } else if (event.key === "Escape" && !list.hidden) {
+        event.preventDefault();
+        close();
+      }
+    });
+    input.addEventListener("blur", () => { setTimeout(close, 200); });
+    input.addEventListener("focus", () => { if (results.length && chosenLabel === null) draw(); });
+  }
+
   function start() {
+    errorSummary();
+    document.querySelectorAll("[data-locality-picker]").forEach(localityPicker);
     document.querySelectorAll("textarea[maxlength]").forEach(addCounter);
     document.addEventListener("submit", confirmSubmit);
     document.querySelectorAll("a[data-confirm]").forEach((link) => {

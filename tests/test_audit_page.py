@@ -39,7 +39,7 @@ def _event(app, action, *, actor=None, locality_id=None, minutes_ago=0, **data):
 
 
 def _rows(html: str) -> list[str]:
-    return re.findall(r"<code>([\w.]+)</code>", html)
+    return re.findall(r'<tr data-action="([\w.]+)">', html)
 
 
 @pytest.mark.postgres

@@ -52,7 +52,7 @@ def test_register_then_verify(app, client, world):
         user = db.session.scalar(select(User).where(User.email == "bà.lan@example.vn"))
         assert user is not None
         assert user.full_name == "Trần Thị Lan"
-        assert user.display_name == "Người dân Tổ dân phố số 1"
+        assert user.display_name == "Người dân"  # never the residence (test_privacy.py)
         assert user.locality.code == "00004-T1"
         assert user.password_hash.startswith("scrypt:")
         assert user.email_verified_at is None
@@ -136,7 +136,7 @@ def test_bad_input_is_refused_and_kept(app, client, world, changes, message):
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert message in html
-    assert "Please correct the highlighted fields." in html
+    assert "There is a problem" in html  # the error summary at the top of the page
     # What was typed stays in the form (not the password).
     if "full_name" not in changes:
         assert 'value="Trần Thị Lan"' in html

@@ -84,7 +84,7 @@ def test_create_resident_needs_no_locality(app, runner, world, english):
     assert result.exit_code == 0, result.output
     user = _user(app, "nguoidan.thon@example.vn")
     assert user["locality"] == "00004-T2"
-    assert user["display_name"] == "Người dân Tổ dân phố số 2"
+    assert user["display_name"] == "Người dân"  # never the residence
 
 
 @pytest.mark.parametrize("role", [r.value for r in Role])

@@ -172,8 +172,11 @@ def test_officials_enter_opinions_received_offline(app, client, auth, world, mak
         Channel.meeting, "Bà Lê Thị C", None, world.ids["official"])
     assert local_date(op.received_at).isoformat() == yesterday
     html = client.get(f"/consultations/{cid}").get_data(as_text=True)
+    # The official typed in someone else's opinion: not told "Your opinion was received".
+    assert f"The opinion received through Community meeting is recorded with tracking number {op.tracking_number}." in html
+    assert "Your opinion was received" not in html
     assert "Received through: Community meeting" in html
-    assert "Bà Lê Thị C" in html
+    assert "Bà Lê Thị C" not in html  # never public without the person's agreement (test_privacy.py)
 
 
 @pytest.mark.postgres

@@ -222,7 +222,7 @@ def test_staff_docx_and_pdf_exports_hold_every_opinion_in_full(client, auth, wor
     assert set(rows) == set(numbers.values())
     assert "Lời lẽ thô tục không được đăng." in rows[numbers["hidden"]][3]
     assert rows[numbers["hidden"]][6] == "Đã ẩn"
-    assert rows[numbers["withdrawn"]][6] == "Đã rút"
+    assert rows[numbers["withdrawn"]][6] == "Đã rút lại"
     assert rows[numbers["paper"]][7] == "Trần Thị B"
     all_text = " ".join(" ".join(r) for r in rows.values())
     assert world.email("resident") not in all_text

@@ -29,7 +29,8 @@ def test_privacy_page_is_public(client):
     response = client.get("/me/privacy")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert "Decree 13/2023" in html
+    assert "91/2025/QH15" in html
+    assert "13/2023/NĐ-CP" in html
     assert "2026-11-v1" in html
 
 
@@ -68,7 +69,7 @@ def test_change_profile_and_language(app, client, auth, world):
         user = db.session.get(User, world.ids["resident"])
         assert (user.full_name, user.display_name, user.locality.code, user.locale) == (
             "Nguyễn Văn Mới",
-            "Người dân Tổ dân phố số 3",
+            "Người dân",  # the default never shows residence (test_privacy.py)
             "00004-T3",
             "vi",
         )

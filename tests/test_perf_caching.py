@@ -47,6 +47,40 @@ def test_static_files_are_fingerprinted_and_kept_for_a_year(cached_app):
         assert not response.cache_control.max_age
 
 
+def test_stylesheets_are_served_minified_and_conditional(cached_app):
+    from pathlib import Path
+
+    from caching import minify_css
+
+    client = cached_app.test_client()
+    source = (Path(cached_app.static_folder) / "style.css").read_text(encoding="utf-8")
+    response = client.get("/static/style.css")
+    body = response.get_data(as_text=True)
+    assert response.mimetype == "text/css"
+    assert body == minify_css(source)
+    assert len(body) < 0.85 * len(source.encode()), "comments and spacing are not sent"
+    assert "/*" not in body
+    assert "--brand:#a3161a" in body
+    again = client.get("/static/style.css", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("css", "expected"),
+    [
+        (".a :focus { color: red; }", ".a :focus{color:red}"),  # a descendant, not .a:focus
+        ("p { width: calc(100% - 2rem) }", "p{width:calc(100% - 2rem)}"),
+        ('x::before { content: "a: b ;  c" ; }', 'x::before{content:"a: b ;  c"}'),
+        ("/* why */ @media (max-width: 600px) { a > b , c { margin: 0 } }",
+         "@media (max-width:600px){a>b,c{margin:0}}"),
+    ],
+)
+def test_minified_css_means_the_same(css, expected):
+    from caching import minify_css
+
+    assert minify_css(css) == expected
+
+
 def test_static_fingerprint_follows_the_file(cached_app, tmp_path):
     (tmp_path / "site.css").write_text("body { color: black }")
     cached_app.static_folder = str(tmp_path)

@@ -32,6 +32,8 @@ ROUTES = [
     ("GET", "/", None, EVERYONE),
     ("GET", "/?q=dat+dai&status=open&category=land&locality=00004", None, EVERYONE),
     ("GET", "/healthz", None, EVERYONE),
+    ("GET", "/localities/search.json?q=ba+dinh", None, EVERYONE),
+    ("GET", "/localities/00004", None, EVERYONE),
     ("GET", "/me/privacy", None, EVERYONE),
     ("GET", "/consultations/{open}", None, EVERYONE),
     ("GET", "/consultations/{open}/notice", None, EVERYONE),
@@ -61,7 +63,11 @@ ROUTES = [
     ("GET", "/opinions/{opinion}/edit", None, expect({"resident"})),
     ("POST", "/opinions/{opinion}/edit", {"body": "Sửa", "stance": "agree"}, expect({"resident"})),
     ("POST", "/opinions/{opinion}/flag", {"reason": "Xúc phạm"}, expect(VERIFIED - {"resident"})),
+    ("GET", "/opinions/{opinion}/withdraw", None, expect({"resident"})),
     ("POST", "/opinions/{opinion}/withdraw", {}, expect({"resident"})),
+    ("GET", "/track", None, EVERYONE),
+    ("GET", "/track?number={tracking}", None, EVERYONE),
+    ("GET", "/track?number={draft_tracking}", None, expect(set(), anonymous="404", other="404")),
     ("GET", "/moderation/", None, expect({"moderator"})),
     ("GET", "/moderation/dashboard", None, expect({"moderator", "reviewer"})),
     ("GET", "/moderation/consultations/{closed}", None, expect({"moderator", "official"})),
@@ -76,6 +82,8 @@ ROUTES = [
     ("GET", "/consultations/{closed}/export.csv", None, expect(STAFF)),
     ("GET", "/consultations/{closed}/export.json", None, expect(STAFF)),
     ("GET", "/audit/?locality=00004", None, expect({"reviewer", "admin"})),
+    ("GET", "/audit/export.csv?locality=00004", None, expect({"reviewer", "admin"})),
+    ("GET", "/audit/export.csv", None, expect({"reviewer", "admin"})),
     ("GET", "/me/account", None, LOGGED_IN),
     ("GET", "/me/opinions", None, LOGGED_IN),
     ("GET", "/me/data", None, LOGGED_IN),
@@ -118,6 +126,10 @@ def targets(app, world, make):
         db.session.commit()
         ids["draft_section"] = db.session.scalar(sa.select(Section.id).where(Section.consultation_id == ids["draft"]))
     ids["concluded"] = concluded
+    with app.app_context():
+        ids["tracking"] = db.session.get(Opinion, ids["opinion"]).tracking_number
+        # A number that names no opinion the public may see: a 404 for everyone alike.
+        ids["draft_tracking"] = "YK-1999-000001"
     return ids
 
 

@@ -108,7 +108,8 @@ def doc_items(data: rec.RecordData, *, internal: bool, opinions: Iterator[DocOpi
             answer = "—" if status == "withdrawn" else "Chưa trả lời"
         created = ""
         if r.created_at:
-            created = to_local(r.created_at).strftime("%d/%m/%Y\n%H:%M")
+            local = to_local(r.created_at)
+            created = f"{short_date(local.date())}\n{local:%H:%M}"
         yield DocRow(
             stt=i,
             tracking=r.tracking_number,
@@ -220,7 +221,7 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
                  f"dự thảo {draft_name(c.title)} như sau:",
         "what": [
             ("Tên dự thảo", c.title),
-            ("Loại việc", VI_KIND[rec._value(c.kind)]),
+            ("Loại nội dung", VI_KIND[rec._value(c.kind)]),
             ("Lĩnh vực", VI_CATEGORY[rec._value(c.category)]),
             ("Địa bàn", c.locality.full_name),
         ],
@@ -230,7 +231,7 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
         "figures": _figures(data, participants(c.id)),
         "rows": doc_items(data, internal=internal),
         "reviews": [
-            {"date": to_local(r.created_at).strftime("%d/%m/%Y"), "body": r.body, "attachment": r.attachment_name}
+            {"date": short_date(to_local(r.created_at).date()), "body": r.body, "attachment": r.attachment_name}
             for r in data.reviews
         ],
         "conclusion": record.conclusion if record else None,

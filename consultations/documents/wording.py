@@ -2,8 +2,9 @@
 
 The record, the staff's DOCX/PDF exports and their headings are a legal form written in
 Vietnamese whatever the reader's language, so the words are here as they are and deliberately
-not passed through gettext. Stances and channels use the words of ../shared/GLOSSARY.md, the
-same as the site.
+not passed through gettext. Stances, channels, statuses, outcomes, kinds and categories use the
+words of translations/GLOSSARY.md, exactly as the site's catalogue gives them for
+consultations/labels.py (tests/test_glossary.py compares the two).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ VI_CHANNEL = {
     "front": "Ban công tác Mặt trận",
     "social": "Mạng xã hội (Zalo)",
 }
-VI_STATUS = {"published": "Công khai", "hidden": "Đã ẩn", "withdrawn": "Đã rút"}
+VI_STATUS = {"published": "Đã công bố", "hidden": "Đã ẩn", "withdrawn": "Đã rút lại"}
 VI_OUTCOME = {
     "accepted": "Tiếp thu",
     "partly_accepted": "Tiếp thu một phần",
@@ -37,7 +38,7 @@ OUTCOME_OPENINGS = {
 }
 VI_KIND = {
     "inform": "Công khai để Nhân dân biết",
-    "comment": "Nhân dân tham gia ý kiến trước khi cơ quan có thẩm quyền quyết định",
+    "comment": "Nhân dân tham gia ý kiến",
     "decide": "Nhân dân bàn và quyết định",
 }
 VI_CATEGORY = {

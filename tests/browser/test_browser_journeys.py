@@ -162,7 +162,9 @@ def test_official(pages, live, viewport, lang):
     pages.shot(page, "04-offline")
     submit(page, offline)
     entered = page.locator(f"#opinion-{_opinion_id(page)}")
-    assert "Ông Hồ Văn Lực" in entered.inner_text()
+    # He did not agree to be named: the public sees the channel, never his name.
+    assert "Ông Hồ Văn Lực" not in entered.inner_text()
+    assert "Ông Hồ Văn Lực" not in page.locator("main").inner_text()
     pages.shot(page, "05-offline-entered")
 
     reason = "Dự thảo cần điều chỉnh theo văn bản mới của tỉnh."
