@@ -1,9 +1,9 @@
 """Every permission rule of Góp ý, as small named predicates.
 
 Views call these before acting and templates call them to decide which buttons to show, so a
-button appears exactly when the action is allowed. They answer *who* may act; whether the
-consultation's state allows it (open, closed, concluded) is checked by the services, which
-answer 409. A role held for a locality covers the localities under it.
+button appears exactly when the action is allowed. They answer *who* may act, and where the
+state decides what may be seen or done at all (a draft, a scheduled or a concluded
+consultation), the state too; the services check the state again and answer 409. A role held for a locality covers the localities under it.
 """
 
 from __future__ import annotations
@@ -69,6 +69,21 @@ def can_edit_consultation(user: Any, c: Consultation) -> bool:
     return has_role_for(user, Role.official, c.locality)
 
 
+def can_edit_draft(user: Any, c: Consultation) -> bool:
+    """Its officials edit a consultation until it is public: a draft, or one opened for a date
+    still to come (scheduled). Past that, only extending or closing it remains."""
+    from consultations.models import Status
+
+    return c.status == Status.draft and can_edit_consultation(user, c)
+
+
+def is_opening_fixed(c: Consultation) -> bool:
+    """Once opened (even for a date to come) the opening may not be moved back before now:
+    a consultation edited into a backdated one would be public with fewer days than the law asks.
+    A draft never opened takes its opening date when it is opened (``open_consultation``)."""
+    return c.opened_at is not None
+
+
 # Opening, extending and closing are the officials' decisions, as editing is.
 can_open_consultation = can_edit_consultation
 can_close_consultation = can_edit_consultation
@@ -96,9 +111,20 @@ def can_edit_opinion(user: Any, opinion: Opinion) -> bool:
 can_withdraw_opinion = can_edit_opinion
 
 
+def is_open_to_reports(opinion: Opinion) -> bool:
+    """Opinions can be reported until the record is published: after it, nothing can change,
+    so a report could never be cleared (the view answers 409)."""
+    from consultations.models import Status
+
+    return opinion.consultation.status != Status.concluded
+
+
 def can_flag_opinion(user: Any, opinion: Opinion) -> bool:
     user = _user(user)
-    return user is not None and user.is_verified and opinion.author_id != user.id
+    return (
+        user is not None and user.is_verified and opinion.author_id != user.id
+        and is_open_to_reports(opinion)
+    )
 
 
 def can_see_hidden(user: Any, c: Consultation) -> bool:
@@ -118,8 +144,11 @@ def can_moderate_anywhere(user: Any) -> bool:
 
 
 def can_respond(user: Any, c: Consultation) -> bool:
-    """Moderators and officials write the answers (tiếp thu, giải trình)."""
-    return has_role_for(user, Role.moderator, c.locality) or has_role_for(user, Role.official, c.locality)
+    """Moderators and officials write the answers (tiếp thu, giải trình), and read the
+    moderation page, of a consultation they can see: a draft is its officials' only."""
+    return can_view_consultation(user, c) and (
+        has_role_for(user, Role.moderator, c.locality) or has_role_for(user, Role.official, c.locality)
+    )
 
 
 def can_publish_record(user: Any, c: Consultation) -> bool:
@@ -131,7 +160,8 @@ def can_review(user: Any, c: Consultation) -> bool:
 
 
 def can_export(user: Any, c: Consultation) -> bool:
-    return is_staff(user, c.locality)
+    """The locality's staff download the opinions, of a consultation they can see."""
+    return can_view_consultation(user, c) and is_staff(user, c.locality)
 
 
 def can_view_audit(user: Any, locality: Locality | None) -> bool:

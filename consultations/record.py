@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, aliased
 from audit.models import record as audit
 from auth.models import User
 from consultations.figures import Count, Figures, figures  # noqa: F401 - the record's figures, re-exported
+from consultations.locking import lock_consultation
 from consultations.models import (
     Consultation,
     Opinion,
@@ -305,9 +306,8 @@ def _signer(name: str, title: str) -> tuple[str, str]:
 def publish_record(c: Consultation, *, by: User, conclusion: str, signer_name: str, signer_title: str) -> Record:
     """Publish the record of a closed consultation: hash it, conclude and freeze it; the
     signer (name and title) is printed in the signature block and hashed with the rest."""
-    # Lock the consultation row (PostgreSQL) so two moderators cannot publish at once.
-    db.session.execute(select(Consultation.id).where(Consultation.id == c.id).with_for_update())
-    db.session.refresh(c)
+    # Two publishes, or a publish and an answer, never overlap (consultations/locking.py).
+    lock_consultation(c.id)
     if c.status == Status.concluded:
         raise StateError(_("The record of this consultation is already published."))
     if c.status != Status.closed:

@@ -20,8 +20,10 @@ import mail
 from audit.models import record as audit
 from audit.models import record_now as audit_now
 from auth.models import User
+from auth.permissions import is_opening_fixed
 from consultations import tally
 from consultations.drafttext import ARTICLE_LINE, DraftSection, draft_text, split_sections  # noqa: F401 - re-exported
+from consultations.locking import lock_consultation, reread
 from consultations.models import (
     NEW_OPINION_BLANKS,
     Category,
@@ -41,7 +43,7 @@ from consultations.search import index_text
 from extensions import db
 from localities.models import Locality
 from textutil import clean_text
-from timeutil import LOCAL_TZ, to_local, utcnow
+from timeutil import LOCAL_TZ, local_date, local_day_start, to_local, utcnow
 
 BODY_MAX = 5000
 
@@ -145,10 +147,17 @@ def update_consultation(
     legal_basis: str = "",
     meetings: str = "",
 ) -> Consultation:
-    """Edit a draft; once open only the closing date may change (see ``extend_consultation``)."""
+    """Edit a draft (or one opened for a date still to come); once open only the closing date
+    may change (see ``extend_consultation``). A change of dates is kept in the audit trail."""
     if c.status != Status.draft:
         raise StateError(_("Only a draft can be edited. An open consultation can only be extended or closed."))
+    if is_opening_fixed(c):
+        now = utcnow()
+        if opens_at < local_day_start(local_date(now)):
+            raise InvalidInput(_("This consultation has been opened: its opening date cannot be in the past."), "opens_at")
+        opens_at = max(opens_at, now)  # today: it opens now, as ``open_consultation`` does
     check_period(kind, opens_at, closes_at)
+    old_dates = (c.opens_at, c.closes_at)
     c.title, c.summary = clean_text(title), clean_text(summary)
     c.legal_basis, c.meetings = clean_text(legal_basis), clean_text(meetings)
     c.kind, c.category, c.locality = kind, category, locality
@@ -158,7 +167,13 @@ def update_consultation(
     else:
         c.search_folded = _folded_search_text(c, c.sections)
     db.session.flush()
-    audit("consultation.edit", c, by=by, locality_id=c.locality_id)
+    dates = {}
+    if old_dates != (opens_at, closes_at):
+        dates = {
+            "old_opens_at": old_dates[0].isoformat(), "new_opens_at": opens_at.isoformat(),
+            "old_closes_at": old_dates[1].isoformat(), "new_closes_at": closes_at.isoformat(),
+        }
+    audit("consultation.edit", c, by=by, locality_id=c.locality_id, **dates)
     return c
 
 
@@ -298,6 +313,9 @@ def post_opinion(
     now = utcnow()
     offline = channel != Channel.online
     if offline:
+        # Allowed while closed, so it could race with publishing the record: serialised. An
+        # online opinion needs an open consultation and takes no lock (consultations/locking.py).
+        c = lock_consultation(c.id)
         if c.status not in (Status.open, Status.closed):
             raise StateError(_("Offline opinions can be entered only while the consultation is open or closed, before the record is published."))
         contributor_name = clean_text(contributor_name)[:120]
@@ -372,6 +390,13 @@ def post_opinion(
     return opinion
 
 
+def _lock_opinion(opinion: Opinion) -> Opinion:
+    """Take the lock of the opinion's consultation and read both again (consultations/locking.py)."""
+    lock_consultation(opinion.consultation_id)
+    reread(Opinion, [opinion.id])
+    return opinion
+
+
 def _check_open_for_author(opinion: Opinion) -> None:
     if opinion.consultation.status != Status.open:
         raise StateError(_("Opinions can be changed only while the consultation is open."))
@@ -389,7 +414,7 @@ def check_author_can_change(opinion: Opinion) -> None:
 
 def edit_opinion(opinion: Opinion, *, by: User, body: str, stance: Stance) -> Opinion:
     """Change an opinion while the consultation is open; the earlier text is kept."""
-    _check_open_for_author(opinion)
+    _check_open_for_author(_lock_opinion(opinion))
     body = _check_body(body)
     if body == opinion.body and stance == opinion.stance:
         return opinion
@@ -405,7 +430,7 @@ def edit_opinion(opinion: Opinion, *, by: User, body: str, stance: Stance) -> Op
 
 def withdraw_opinion(opinion: Opinion, *, by: User) -> Opinion:
     """Withdraw an opinion; it stays in the data, marked withdrawn, its text no longer public."""
-    _check_open_for_author(opinion)
+    _check_open_for_author(_lock_opinion(opinion))
     opinion.status = OpinionStatus.withdrawn
     opinion.withdrawn_at = utcnow()
     db.session.flush()
@@ -418,6 +443,9 @@ def flag_opinion(opinion: Opinion, *, by: User, reason: str) -> Flag | None:
     reason = clean_text(reason)
     if not reason:
         raise InvalidInput(_("Say why this opinion should be reviewed."), "reason")
+    # Under the lock, a second report by the same person finds the first one (never the
+    # UNIQUE constraint's error).
+    _lock_opinion(opinion)
     if opinion.status != OpinionStatus.published:
         raise StateError(_("Only a published opinion can be reported."))
     existing = db.session.scalar(select(Flag).where(Flag.opinion_id == opinion.id, Flag.user_id == by.id))

@@ -183,7 +183,7 @@ def _editable(consultation_id: int) -> Consultation:
     c = _visible(consultation_id)
     if not can.can_edit_consultation(current_user, c):
         refuse(403)
-    if c.status != Status.draft:
+    if not can.can_edit_draft(current_user, c):
         refuse(409, _("Only a draft can be edited. An open consultation can only be extended or closed."))
     return c
 
@@ -516,6 +516,8 @@ def withdraw_opinion(opinion_id: int):
 def flag_opinion(opinion_id: int):
     """Report an opinion to the moderators."""
     opinion = _visible_opinion(opinion_id)
+    if not can.is_open_to_reports(opinion):
+        refuse(409, _("The record of this consultation is published: its opinions can no longer be reported."))
     if not can.can_flag_opinion(current_user, opinion):
         refuse(403, _("You cannot report this opinion."))
     form = FlagForm()

@@ -17,6 +17,7 @@ from sqlalchemy import case, func, select, update
 import mail
 from audit.models import record as audit
 from auth.models import User
+from consultations.locking import lock_consultation, reread
 from consultations.models import Flag, Opinion, OpinionStatus, Outcome, Response
 from consultations.services import InvalidInput, StateError, ensure_not_concluded
 from extensions import db
@@ -87,7 +88,8 @@ def _mail_author(template: str, opinion: Opinion, **context: Any) -> None:
 def hide_opinion(op: Opinion, *, by: User, reason: str | None) -> Opinion:
     """Hide an opinion from the public with a reason shown in its place; its open reports are
     resolved and its author is told why."""
-    c = op.consultation
+    c = lock_consultation(op.consultation_id)
+    reread(Opinion, [op.id])
     ensure_not_concluded(c)
     if op.status == OpinionStatus.withdrawn:
         raise StateError(_("This opinion was withdrawn by its author; it is not shown publicly."))
@@ -125,7 +127,8 @@ def hide_opinion(op: Opinion, *, by: User, reason: str | None) -> Opinion:
 
 def restore_opinion(op: Opinion, *, by: User) -> Opinion:
     """Show a hidden opinion again; on a published opinion, dismiss its open reports."""
-    c = op.consultation
+    c = lock_consultation(op.consultation_id)
+    reread(Opinion, [op.id])
     ensure_not_concluded(c)
     if op.status == OpinionStatus.hidden:
         previous = op.hidden_reason
@@ -195,6 +198,9 @@ def respond(
         raise InvalidInput(
             _("Opinions answered together must belong to the same consultation."), "opinion_ids"
         )
+    # Under the lock an answer is either inside the published record's hash or refused.
+    c = lock_consultation(c.id)
+    reread(Opinion, [op.id for op in ops])
     ensure_not_concluded(c)
     withdrawn = [op.tracking_number for op in ops if not needs_answer(op)]
     if withdrawn:

@@ -138,6 +138,8 @@ def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | 
 def consultation(consultation_id: int):
     """Show a consultation's opinions with their answers and the progress of answering."""
     c = get_or_404(Consultation, consultation_id)
+    if not permissions.can_view_consultation(current_user, c):
+        refuse(404)  # a draft is hidden as on its public page
     if not permissions.can_respond(current_user, c):
         refuse(403)
     return _render_consultation(c, request.args)

@@ -235,6 +235,8 @@ def _streamed(chunks: Callable[..., Iterator[str]], consultation_id: int) -> Ite
 def export(consultation_id: int, fmt: str):
     """Download every opinion of a consultation, hidden and withdrawn ones too."""
     c = get_or_404(Consultation, consultation_id)
+    if not can.can_view_consultation(current_user, c):
+        refuse(404)  # a draft is hidden as on its public page
     if not can.can_export(current_user, c):
         refuse(403)
     stem = f"y-kien-{c.id}-{c.title}"

@@ -81,6 +81,10 @@ ROUTES = [
     ("POST", "/consultations/{closed}/reviews", {"body": ""}, expect({"reviewer"})),
     ("GET", "/consultations/{closed}/export.csv", None, expect(STAFF)),
     ("GET", "/consultations/{closed}/export.json", None, expect(STAFF)),
+    ("GET", "/consultations/{draft}/export.csv", None, expect({"official"}, other="404")),
+    ("GET", "/moderation/consultations/{draft}", None, expect({"official"}, other="404")),
+    # Refused by the state before the role: 409 for every logged-in user (tests/test_state_rules.py).
+    ("POST", "/opinions/{concluded_opinion}/flag", {"reason": "Xúc phạm"}, LOGGED_IN),
     ("GET", "/audit/?locality=00004", None, expect({"reviewer", "admin"})),
     ("GET", "/audit/export.csv?locality=00004", None, expect({"reviewer", "admin"})),
     ("GET", "/audit/export.csv", None, expect({"reviewer", "admin"})),
@@ -111,7 +115,7 @@ def targets(app, world, make):
     ids["opinion"] = make.opinion(ids["open"], who="resident")
     ids["closed_opinion"] = make.opinion(ids["closed"], who="resident")
     concluded = make.consultation("closed")
-    make.opinion(concluded, who="resident")
+    ids["concluded_opinion"] = make.opinion(concluded, who="resident")
     with app.test_request_context():
         from auth.models import User
         from consultations.models import Consultation, Outcome

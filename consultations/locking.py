@@ -1,0 +1,44 @@
+"""One lock per consultation, taken by every service that changes its opinions, answers or record.
+
+Publishing the record, answering, hiding and restoring, editing, withdrawing and reporting an
+opinion, entering an offline opinion: each first calls :func:`lock_consultation`, then checks
+the state it just read again. Two such changes of one consultation never overlap, so a publish
+that wins makes a later answer a 409 (``StateError``), and an answer that wins is inside the
+published record's hash.
+
+PostgreSQL: ``SELECT … FOR UPDATE`` on the consultation's row; the lock is held until the
+transaction ends. SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before anything is
+read (pysqlite would begin only at the first write, after the checks had read a stale state);
+the busy timeout of app.py makes the others wait for it. Online posting takes no lock (its hot
+path stays at 5 statements): it needs an open consultation, and none of the changes above does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from consultations.models import Consultation
+from extensions import db
+
+
+def lock_consultation(consultation_id: int) -> Consultation:
+    """Take the consultation's write lock for this transaction and return it freshly read
+    (the object already in the session is updated in place)."""
+    connection = db.session.connection()
+    stmt = select(Consultation).where(Consultation.id == consultation_id)
+    if connection.dialect.name == "sqlite":
+        # In pysqlite's default mode a transaction is open only once something was written,
+        # and then this connection already holds the write lock.
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        stmt = stmt.with_for_update(of=Consultation)  # not the eagerly joined rows
+    return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
+
+
+def reread(model, ids) -> list:
+    """Load the rows of ``model`` with these ids again, in one query, after
+    :func:`lock_consultation`: what was read before the lock may have been changed by the
+    transaction that held it. The objects already in the session are updated in place."""
+    stmt = select(model).where(model.id.in_(list(ids))).order_by(model.id)
+    return list(db.session.scalars(stmt.execution_options(populate_existing=True)))
