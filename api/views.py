@@ -12,7 +12,7 @@ from api import bp
 from consultations import queries
 from consultations.authors import public_author
 from consultations.models import Consultation, Opinion, OpinionStatus, Status
-from web import page_arg, refuse
+from core.web import page_arg, refuse
 
 OPINIONS_PER_PAGE = 50
 

@@ -1,7 +1,7 @@
 """Files attached to a consultation's draft (maps, plans, the full decision text).
 
 Officials add them while the consultation is a draft or open; anyone who can see the
-consultation downloads them. Types are checked by content (``uploads``), never by name.
+consultation downloads them. Types are checked by content (``infra.storage``), never by name.
 """
 
 from flask import flash, redirect, request, url_for
@@ -11,9 +11,9 @@ from flask_login import current_user, login_required
 from audit.models import record as audit
 from auth import permissions
 from consultations.models import Attachment, Consultation, Status
-from extensions import db
-from uploads import UploadError, save, send
-from web import get_or_404, refuse
+from core.extensions import db
+from core.web import get_or_404, refuse
+from infra.storage import UploadError, save, send
 
 from . import bp
 

@@ -16,7 +16,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from timeutil import closing_date, to_local
+from core.timeutil import closing_date, to_local
 
 ROLE_LABELS = {
     "official": _l("Official"),

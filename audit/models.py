@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from extensions import db
-from timeutil import UTCDateTime, utcnow
+from core.extensions import db
+from core.timeutil import UTCDateTime, utcnow
 
 
 class AuditEvent(db.Model):

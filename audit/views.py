@@ -21,9 +21,9 @@ from audit.actions import ROLE_LABELS, action_label, details, public_data, time_
 from audit.models import AuditEvent
 from auth import permissions
 from auth.models import Role, User
-from extensions import db
+from core.extensions import db
+from core.web import page_arg, refuse
 from localities.models import Locality, descendant_ids, get_by_code
-from web import page_arg, refuse
 
 PER_PAGE = 50
 #: Rows read at a time while the CSV is streamed.

@@ -14,11 +14,11 @@ from audit.models import record as audit
 from auth.models import Role, RoleAssignment, User
 from auth.passwords import password_problem
 from auth.services import default_display_name
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import utcnow
 from localities.cli import Refused
 from localities.models import LocalityKind, get_by_code
-from textutil import clean_text
-from timeutil import utcnow
 
 RESIDENT = "resident"
 ROLES = (RESIDENT, *(r.value for r in Role))

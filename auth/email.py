@@ -10,9 +10,9 @@ from flask import current_app, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 
-import mail
 from auth.models import User
-from extensions import db
+from core.extensions import db
+from infra import mail
 from localities.models import Locality
 
 VERIFY_SALT = "verify-email"

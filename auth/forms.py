@@ -19,7 +19,7 @@ from wtforms.validators import (
 
 from auth.passwords import password_problem
 from auth.services import residence_locality
-from textutil import clean_text, fold
+from core.textutil import clean_text, fold
 
 
 def normalise_email(value: str | None) -> str | None:

@@ -10,9 +10,9 @@ from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from extensions import db
+from core.extensions import db
+from core.timeutil import UTCDateTime, utcnow
 from localities.models import Locality
-from timeutil import UTCDateTime, utcnow
 
 
 class Role(enum.StrEnum):

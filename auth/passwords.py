@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from flask_babel import gettext as _
 
-from textutil import fold
+from core.textutil import fold
 
 MIN_LENGTH = 10
 #: scrypt copes with long input, but a cap keeps a huge post from costing much.

@@ -8,9 +8,9 @@ from audit.models import record
 from auth import email as auth_email
 from auth import sessions
 from auth.models import Consent, User
-from extensions import db
+from core.extensions import db
+from core.timeutil import utcnow
 from localities.models import Locality, LocalityKind
-from timeutil import utcnow
 
 PARTICIPATION = "participation"
 NOTIFICATIONS = "notifications"

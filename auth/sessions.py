@@ -19,8 +19,8 @@ from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import joinedload
 
 from auth.models import LoginSession, User
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 def _hash(key: str) -> str:

@@ -11,14 +11,14 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms.widgets import PasswordInput
 
-import ratelimits
-from app import LANGUAGES
 from auth import bp, services, sessions
 from auth import email as auth_email
 from auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
-from extensions import db
+from core.extensions import db
+from core.i18n import LANGUAGES
+from core.web import refuse, safe_next
+from infra import ratelimits
 from localities import picker as locality_picker
-from web import refuse, safe_next
 
 LANG_COOKIE_AGE = 365 * 24 * 3600
 

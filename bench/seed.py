@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, inspect, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
-from extensions import db  # noqa: E402
+from core.extensions import db  # noqa: E402
 
 #: The resident the POST benchmark logs in as (a bulk resident of ``demo --opinions``).
 BENCH_PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway account in a throwaway database
@@ -53,9 +53,9 @@ def prepare(extra: int) -> dict:
     verified resident a known password. Returns the ids the benchmark needs."""
     from auth.models import User
     from consultations.models import Category, Consultation, Kind, Opinion, Status
+    from core.textutil import fold
+    from core.timeutil import utcnow
     from localities.models import Locality, LocalityKind
-    from textutil import fold
-    from timeutil import utcnow
 
     app = _app()
     with app.app_context():

@@ -6,8 +6,8 @@ anonymous visitors switched on (and caching.py attached if app.py does not attac
 
 from __future__ import annotations
 
-import caching
 from app import create_app as create_gopy
+from infra import caching
 
 
 def create_app(page_cache_seconds: float = 5, outbox: str | None = None):

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from textutil import clean_text
+from core.textutil import clean_text
 
 if TYPE_CHECKING:
     from consultations.models import Consultation

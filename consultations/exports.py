@@ -49,7 +49,7 @@ from sqlalchemy.orm import Session
 
 from consultations import record as rec
 from consultations import xlsx
-from timeutil import to_local
+from core.timeutil import to_local
 
 COLUMNS = [
     "tracking_number",
@@ -226,7 +226,7 @@ def _sheet_size_bound(consultation_id: int) -> int:
     """More bytes than the sheet's XML can take, read from the data (one aggregate query): a
     sheet of 2 GiB or more needs ZIP64, which is only used then (Excel refuses some small
     entries written with ZIP64 headers)."""
-    from extensions import db
+    from core.extensions import db
 
     stmt = rec.opinion_rows_select(consultation_id)
     cols = stmt.selected_columns
@@ -267,7 +267,7 @@ def write_xlsx(consultation_id: int, fh: IO[bytes], progress: Progress = None) -
     """Write the XLSX export: the rows straight from the database cursor, in batches, so memory
     stays bounded whatever their number. ``fh`` needs no seek."""
     from consultations.models import Consultation
-    from extensions import db
+    from core.extensions import db
 
     c = db.session.get(Consultation, consultation_id)
     columns = [
@@ -318,7 +318,7 @@ def write_export(consultation_id: int, fmt: str, fh: IO[bytes], progress: Progre
     else:
         from consultations import documents  # python-docx and WeasyPrint only when needed
         from consultations.models import Consultation
-        from extensions import db
+        from core.extensions import db
 
         c = db.session.get(Consultation, consultation_id)
         data = rec.load_record(c)

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from consultations.models import Channel, Consultation, Opinion, OpinionStatus, Stance
-from extensions import db
+from core.extensions import db
 from localities.models import Locality
 
 #: One bar of a chart or one line of a figures table.

@@ -18,7 +18,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from consultations.models import Consultation
-from extensions import db
+from core.extensions import db
 
 
 def lock_consultation(consultation_id: int) -> Consultation:

@@ -23,9 +23,9 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auth.models import User
-from extensions import db
+from core.extensions import db
+from core.timeutil import UTCDateTime, utcnow
 from localities.models import Locality
-from timeutil import UTCDateTime, utcnow
 
 
 def _enum(cls: type[enum.Enum]) -> Enum:

@@ -14,9 +14,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from auth.models import Role
 from consultations.models import Category, Consultation, Opinion, Status
 from consultations.search import search_condition, search_rank
-from extensions import db
+from core.extensions import db
+from core.timeutil import closing_date, local_date, utcnow
 from localities.models import Locality, descendant_ids, get_by_code
-from timeutil import closing_date, local_date, utcnow
 
 T = TypeVar("T")
 

@@ -39,10 +39,10 @@ from consultations.models import (
     Status,
 )
 from consultations.services import InvalidInput, StateError
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import utcnow
 from localities.models import Locality
-from textutil import clean_text
-from timeutil import utcnow
 
 #: Bumped if the canonical serialisation ever changes shape; stored inside it.
 CANONICAL_VERSION = 1

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from sqlalchemy import DDL, event, text
 from sqlalchemy.sql import ColumnElement
 
-from extensions import db
-from textutil import fold, search_terms
+from core.extensions import db
+from core.textutil import fold, search_terms
 
 # --- the indexed text: folded words, then the exact words and the pairs of words -------------
 #

@@ -16,7 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import make_transient_to_detached
 
-import mail
 from audit.models import record as audit
 from audit.models import record_now as audit_now
 from auth.models import User
@@ -40,29 +39,14 @@ from consultations.models import (
     TrackingCounter,
 )
 from consultations.search import index_text
-from extensions import db
+from core.errors import InvalidInput, StateError
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import LOCAL_TZ, local_date, local_day_start, to_local, utcnow
+from infra import mail
 from localities.models import Locality
-from textutil import clean_text
-from timeutil import LOCAL_TZ, local_date, local_day_start, to_local, utcnow
 
 BODY_MAX = 5000
-
-class StateError(Exception):
-    """The consultation's state does not allow this (answered with 409)."""
-
-    def __init__(self, message: str):
-        super().__init__(message)
-        self.message = message
-
-
-class InvalidInput(Exception):
-    """A value breaks a rule the form could not check (answered with 400)."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
 
 def _folded_search_text(c: Consultation, sections: list[Section] | list[DraftSection]) -> str:
     parts = [c.title, c.summary or ""] + [f"{s.heading}\n{s.text}" for s in sections]

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consultations.models import Opinion, OpinionStatus, Stance, _enum
-from extensions import db
+from core.extensions import db
 
 
 class OpinionTally(db.Model):

@@ -17,7 +17,7 @@ from auth import permissions as can
 from consultations import bp
 from consultations.authors import public_author
 from consultations.models import Opinion
-from extensions import db
+from core.extensions import db
 
 #: YK-<year>-<6 digits> (PRODUCT.md); typed with spaces or in lower case, it is still found.
 NUMBER = re.compile(r"YK-\d{4}-\d{6}")

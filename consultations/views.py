@@ -34,10 +34,10 @@ from consultations.models import (
     Status,
 )
 from consultations.services import InvalidInput, StateError
-from extensions import db
-from textutil import clean_text
-from timeutil import closing_date, local_date, local_day_end, local_day_start, utcnow
-from web import get_or_404, page_arg, refuse
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import closing_date, local_date, local_day_end, local_day_start, utcnow
+from core.web import get_or_404, page_arg, refuse
 
 # ``{{ value|label }}`` on every page: the translated name of an enum value.
 bp.add_app_template_filter(labels.label, "label")

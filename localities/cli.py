@@ -8,7 +8,8 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from audit.models import record as audit
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
 from localities.csv_import import import_command
 from localities.models import Locality
 from localities.validation import (
@@ -23,7 +24,6 @@ from localities.validation import (
     existing_by_code,
     parse_kind,
 )
-from textutil import clean_text
 
 __all__ = ["COMMANDS", "Refused", "localities_cli"]
 

@@ -11,7 +11,8 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 
 from audit.models import record as audit
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
 from localities.models import Locality, LocalityKind
 from localities.validation import (
     KIND_LABELS,
@@ -23,7 +24,6 @@ from localities.validation import (
     existing_by_code,
     parse_kind,
 )
-from textutil import clean_text
 
 REQUIRED_COLUMNS = ("code", "name", "kind", "parent_code")
 OPTIONAL_COLUMNS = ("merged_into_code", "renamed_from")

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import Enum, ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from extensions import db
-from timeutil import UTCDateTime, utcnow
+from core.extensions import db
+from core.timeutil import UTCDateTime, utcnow
 
 
 class LocalityKind(enum.StrEnum):

@@ -24,11 +24,11 @@ from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 
 from audit.models import AuditEvent
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import utcnow
 from localities.models import Locality, LocalityKind
 from localities.validation import KIND_LABELS, Refused, check_code, check_name
-from textutil import clean_text
-from timeutil import utcnow
 
 #: Rows per INSERT/UPDATE statement (well under every database's parameter limit).
 BATCH = 500

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text, fold, search_terms
 from localities.models import Locality, LocalityKind
-from textutil import clean_text, fold, search_terms
 
 #: Results offered at once: more means "type more of the name".
 LIMIT = 20

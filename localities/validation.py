@@ -14,9 +14,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
 from localities.models import Locality, LocalityKind
-from textutil import clean_text
 
 #: The kind a unit's parent must have (None: it has no parent). No district level since 2025.
 PARENT_KIND = {

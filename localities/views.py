@@ -2,10 +2,10 @@
 
 from flask import jsonify, redirect, request, url_for
 
+from core.web import refuse
 from localities import bp, search
 from localities.models import get_by_code
 from localities.picker import QUERY_MAX
-from web import refuse
 
 #: Names of units change rarely (a reform, a rename): a phone may keep an answer for a while.
 SEARCH_MAX_AGE = 300

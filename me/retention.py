@@ -26,13 +26,13 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import delete, func, select
 
-import mail
 from audit.models import record
 from auth import services as accounts
 from auth.models import Consent, LoginSession, RoleAssignment, User
-from extensions import db
+from core.extensions import db
+from core.timeutil import utcnow
+from infra import mail
 from localities.models import Locality
-from timeutil import utcnow
 
 DAYS_PER_YEAR = 365
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from audit.models import AuditEvent
 from auth.models import User
 from consultations.models import Flag, Opinion, OpinionRevision
-from extensions import db
+from core.extensions import db
 
 
 def _when(dt: datetime | None) -> str | None:

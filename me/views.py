@@ -12,12 +12,12 @@ from flask_login import current_user, login_required, logout_user
 from auth import services as accounts
 from auth import sessions
 from consultations.labels import label
-from extensions import db
+from core.extensions import db
+from core.web import page_arg, refuse
 from localities import picker as locality_picker
 from me import bp
 from me import services as mine
 from me.forms import ConsentForm, DeleteForm, PasswordChangeForm, ProfileForm
-from web import page_arg, refuse
 
 PURPOSES = {
     accounts.PARTICIPATION: _l("Taking part in consultations (needed for an account)"),

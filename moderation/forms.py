@@ -9,7 +9,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 
 from consultations import labels
 from consultations.models import Outcome
-from textutil import clean_text
+from core.textutil import clean_text
 
 #: Display names, shared with the consultation pages (lazy: rendered in the reader's
 #: language, mail included).

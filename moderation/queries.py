@@ -13,7 +13,7 @@ from sqlalchemy.orm import joinedload
 
 from auth.models import Role
 from consultations.models import Consultation, Flag, Opinion, OpinionStatus, Status
-from extensions import db
+from core.extensions import db
 from localities.models import descendant_ids
 from moderation.services import needs_answer_clause
 

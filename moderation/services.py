@@ -14,16 +14,16 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import case, func, select, update
 
-import mail
 from audit.models import record as audit
 from auth.models import User
 from consultations.locking import lock_consultation, reread
 from consultations.models import Flag, Opinion, OpinionStatus, Outcome, Response
 from consultations.services import InvalidInput, StateError, ensure_not_concluded
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import utcnow
+from infra import mail
 from moderation.forms import OUTCOME_LABELS
-from textutil import clean_text
-from timeutil import utcnow
 
 REASON_MAX = 1000
 EXPLANATION_MAX = 10_000

@@ -17,7 +17,8 @@ from auth import permissions
 from auth.models import Role
 from consultations.models import Consultation, Opinion
 from consultations.services import InvalidInput, StateError, ensure_not_concluded
-from extensions import db
+from core.extensions import db
+from core.web import get_or_404, refuse, safe_next
 from moderation import bp, queries, services
 from moderation.forms import (
     CHANNEL_LABELS,
@@ -29,7 +30,6 @@ from moderation.forms import (
     HideForm,
     ResponseForm,
 )
-from web import get_or_404, refuse, safe_next
 
 _CONSULTATION_PAGE = re.compile(r"^/moderation/consultations/(\d+)$")
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from consultations.documents import place_name, vn_date
 from consultations.models import Consultation, Record, Status
-from extensions import db
+from core.extensions import db
+from core.textutil import clean_text
+from core.timeutil import closing_date, local_date, utcnow
 from localities.models import Locality
-from textutil import clean_text
-from timeutil import closing_date, local_date, utcnow
 
 #: The level named in running text ("Ủy ban nhân dân xã …"), from the start of the unit's name.
 LEVELS = {"Xã ": "xã", "Phường ": "phường", "Đặc khu ": "đặc khu", "Thị trấn ": "thị trấn"}

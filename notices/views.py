@@ -13,9 +13,9 @@ from markupsafe import Markup, escape
 from auth import permissions as can
 from consultations import queries
 from consultations.models import Consultation, Status
+from core.textutil import safe_filename
+from core.web import refuse
 from notices import bp
-from textutil import safe_filename
-from web import refuse
 
 if TYPE_CHECKING:
     from notices.content import Notice

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from consultations import exports
 from consultations import record as records
 from consultations.models import Consultation, Record
-from extensions import db
+from core.extensions import db
 
 record_group = AppGroup("record", help="Published records of consultation.")
 

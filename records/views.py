@@ -34,10 +34,10 @@ from consultations import exports, labels
 from consultations import record as records
 from consultations.models import Consultation, Review, Status
 from consultations.services import InvalidInput, StateError
-from extensions import db, login_manager
+from core.extensions import db, login_manager
+from core.textutil import safe_filename
+from core.web import get_or_404, refuse
 from records import bp
-from textutil import safe_filename
-from web import get_or_404, refuse
 
 
 class PublishForm(FlaskForm):

@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from itsdangerous import URLSafeTimedSerializer
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 PASSWORD = "Lúa-chín-vàng-2026"
 
@@ -172,8 +172,8 @@ ROLES = ["resident", "unverified", "official", "official_other", "moderator", "r
 @pytest.fixture
 def world(app) -> World:
     from auth.models import Role, RoleAssignment, User
+    from core.timeutil import utcnow
     from localities.models import Locality, LocalityKind
-    from timeutil import utcnow
 
     w = World()
     with app.app_context():
@@ -260,8 +260,8 @@ class Maker:
         from auth.models import User
         from consultations import services
         from consultations.models import Category, Consultation, Kind, Status
+        from core.timeutil import utcnow
         from localities.models import Locality
-        from timeutil import utcnow
 
         with self.app.test_request_context():
             official = db.session.get(User, self.world.ids["official"])
@@ -297,7 +297,7 @@ class Maker:
             stored, closes = c.stored_status, c.closes_at
             reopen = c.status != Status.open and channel == "online"
             if reopen:  # allow seeding opinions into closed consultations
-                from timeutil import utcnow
+                from core.timeutil import utcnow
                 c.stored_status, c.closes_at = Status.open, utcnow() + ONE_DAY
             section = None
             if section_position is not None:

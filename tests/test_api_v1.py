@@ -7,8 +7,8 @@ import pytest
 from auth.models import User
 from consultations import services
 from consultations.models import Consultation, Opinion, OpinionStatus, Outcome, Response, Stance
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 PRIVATE = ("@example.vn", "Nguyễn Văn", "password", "phone")
 

@@ -5,7 +5,7 @@ import io
 import sqlalchemy as sa
 
 from consultations.models import Attachment
-from extensions import db
+from core.extensions import db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 

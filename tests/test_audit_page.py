@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from audit.models import AuditEvent
 from auth.models import User
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DBAPIError
 
 from audit import triggers
 from audit.models import AuditEvent, record
-from extensions import db
+from core.extensions import db
 
 
 def _add_event(app, action: str = "test.event") -> int:

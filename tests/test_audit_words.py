@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from audit.actions import ACTIONS, KEYS, SHOWN_ELSEWHERE
 from audit.models import AuditEvent
 from auth.models import User
-from extensions import db
+from core.extensions import db
 
 ROOT = Path(__file__).resolve().parents[1]
 SKIP_DIRS = {".venv", "node_modules", "tests", "migrations", "bench"}

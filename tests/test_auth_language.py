@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from auth.models import User
-from extensions import db
+from core.extensions import db
 
 
 def test_vietnamese_is_the_default_language(app, client, world):

@@ -7,7 +7,7 @@ from conftest import PASSWORD
 from sqlalchemy import select
 
 from auth.models import User
-from extensions import db
+from core.extensions import db
 
 
 @pytest.mark.postgres

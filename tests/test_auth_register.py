@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from audit.models import AuditEvent
 from auth.models import Consent, User
 from auth.services import CONSENT_TEXT_VERSION
-from extensions import db
+from core.extensions import db
 
 GOOD = {
     "email": "  Bà.Lan@Example.VN ",

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from audit.models import AuditEvent
 from auth.email import RESET_SALT, make_reset_token
 from auth.models import User
-from extensions import db
+from core.extensions import db
 
 NEW_PASSWORD = "Mưa-phùn-tháng-hai"
 

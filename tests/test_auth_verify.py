@@ -9,7 +9,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from auth.email import VERIFY_SALT, make_verify_token
 from auth.models import User
-from extensions import db
+from core.extensions import db
 
 
 class _SignerFromThePast(TimestampSigner):

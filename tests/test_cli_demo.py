@@ -19,7 +19,7 @@ from consultations.models import (
     Status,
     TrackingCounter,
 )
-from extensions import db
+from core.extensions import db
 from localities.models import Locality
 
 DEMO_COMMUNE = "19597"

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from audit.models import AuditEvent
-from extensions import db
+from core.extensions import db
 from localities.models import Locality, LocalityKind
 
 SAMPLE = Path(__file__).parent.parent / "data" / "localities-sample.csv"

@@ -6,7 +6,7 @@ from conftest import PASSWORD
 
 from audit.models import AuditEvent
 from auth.models import Role, User
-from extensions import db
+from core.extensions import db
 
 NEW_PASSWORD = "Sông-Hiếu-mùa-nước-2026"
 

@@ -28,7 +28,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -183,8 +183,8 @@ def seed(config: dict, residents: int) -> Seeded:
     from auth.models import Role, RoleAssignment, User
     from consultations import services
     from consultations.models import Category, Kind
+    from core.timeutil import utcnow
     from localities.models import Locality, LocalityKind
-    from timeutil import utcnow
 
     app = create_app({**config, "TESTING": True})
     with app.test_request_context():
@@ -275,7 +275,7 @@ def stored_opinions(config: dict, cid: int) -> dict[int, tuple[str, str]]:
 
 
 def check_tracking_numbers(numbers: list[str], expected: int) -> None:
-    from timeutil import LOCAL_TZ, utcnow
+    from core.timeutil import LOCAL_TZ, utcnow
 
     year = utcnow().astimezone(LOCAL_TZ).year
     assert all(n.startswith(f"YK-{year}-") for n in numbers)

@@ -6,8 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from consultations.models import Consultation, Section, Status
-from extensions import db
-from timeutil import closing_date, local_date, local_day_end, local_day_start, utcnow
+from core.extensions import db
+from core.timeutil import closing_date, local_date, local_day_end, local_day_start, utcnow
 
 
 @pytest.fixture(autouse=True)

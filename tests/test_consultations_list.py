@@ -6,7 +6,7 @@ import pytest
 
 from consultations import services
 from consultations.models import Consultation
-from extensions import db
+from core.extensions import db
 
 
 @pytest.fixture(autouse=True)

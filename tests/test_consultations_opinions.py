@@ -15,8 +15,8 @@ from consultations.models import (
     OpinionStatus,
     Section,
 )
-from extensions import db
-from timeutil import local_date, utcnow
+from core.extensions import db
+from core.timeutil import local_date, utcnow
 
 
 @pytest.fixture(autouse=True)

@@ -17,8 +17,8 @@ from consultations.models import (
     Section,
     Stance,
 )
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 @pytest.fixture(autouse=True)

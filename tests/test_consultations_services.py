@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from consultations import services
 from consultations.models import Consultation, Opinion, Status
-from extensions import db
+from core.extensions import db
 
 
 def test_split_sections_finds_articles_and_preamble():
@@ -41,7 +41,7 @@ def test_tracking_numbers_are_sequential_and_unique(app, make):
 
 @pytest.mark.postgres
 def test_status_follows_the_dates_without_cron(app, make):
-    from timeutil import utcnow
+    from core.timeutil import utcnow
 
     cid = make.consultation("open")
     with app.app_context():

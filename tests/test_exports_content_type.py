@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from consultations.models import Attachment, Review
-from extensions import db
+from core.extensions import db
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 TEXT_TYPES = {"text/csv", "application/json"}
@@ -72,7 +72,7 @@ def test_every_download_has_one_charset_on_text_and_none_on_binary(app, client, 
 
     # Closed, so the record exists; the reviewer may export and read the record before it is published.
     from consultations.models import Consultation, Status
-    from timeutil import utcnow
+    from core.timeutil import utcnow
 
     with app.app_context():
         c = db.session.get(Consultation, cid)

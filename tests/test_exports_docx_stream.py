@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from docx.oxml.ns import qn
 
 from consultations.models import Consultation, Opinion, OpinionStatus, Response
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 @pytest.fixture

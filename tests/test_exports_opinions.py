@@ -12,8 +12,8 @@ import pytest
 
 from consultations.exports import COLUMNS
 from consultations.models import Consultation, Opinion, OpinionStatus, Response, Status
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 FORMATS = ["csv", "xlsx", "json", "docx", "pdf"]
 #: The XLSX is read by people: its header row in the reader's language, COLUMNS's order.

@@ -11,8 +11,8 @@ from test_exports_opinions import HEADERS_EN
 
 from consultations.exports import COLUMNS
 from consultations.models import Opinion
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 class _Unseekable:
@@ -45,7 +45,7 @@ def test_xlsx_cells_come_back_with_their_types(app, make):
     from openpyxl.utils.datetime import to_excel
 
     from consultations import exports
-    from timeutil import to_local
+    from core.timeutil import to_local
 
     cid = make.consultation("open")
     ids = {k: make.opinion(cid, body="tạm", section_position=3 if k == "lines" else None)

@@ -17,9 +17,9 @@ from urllib.parse import urlencode
 import pytest
 from test_concurrency import Browser, Server, seed, server_config
 
-import ratelimits
 from app import create_app
-from extensions import db
+from core.extensions import db
+from infra import ratelimits
 
 #: The consultation form's own maximum (consultations/forms.py).
 DRAFT_MAX_CHARS = 200_000

@@ -16,7 +16,7 @@ from conftest import PASSWORD, Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from extensions import db
+from core.extensions import db
 
 XSS = '<script>alert("gopy-xss")</script>'
 XSS_ATTR = '"><img src=x onerror=alert("gopy-xss")>'

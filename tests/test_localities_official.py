@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from vietnam_provinces import Province, Ward
 
 from audit.models import AuditEvent
-from extensions import db
+from core.extensions import db
 from localities.models import Locality, LocalityKind
 
 SAMPLE = Path(__file__).parent.parent / "data" / "localities-sample.csv"

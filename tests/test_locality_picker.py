@@ -13,7 +13,7 @@ from conftest import Client
 
 from app import create_app
 from auth.models import User
-from extensions import db
+from core.extensions import db
 from localities import search
 from localities.models import Locality
 

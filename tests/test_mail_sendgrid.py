@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import outbox
 
-import mail
+from infra import mail
 
 REGISTRATION = {
     "email": "ong.ba@example.vn",

@@ -14,12 +14,12 @@ import pytest
 from conftest import outbox
 from sqlalchemy import select
 
-import mail
 from auth import email as auth_email
 from auth import services as accounts
 from auth.models import User
 from consultations.models import Opinion
-from extensions import db
+from core.extensions import db
+from infra import mail
 from localities.models import Locality
 from moderation import services as moderation
 

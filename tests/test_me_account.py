@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from audit.models import AuditEvent
 from auth.models import Consent, User
-from extensions import db
+from core.extensions import db
 
 NEW_PASSWORD = "Sông-Hồng-đỏ-nặng-phù-sa"
 

@@ -17,8 +17,8 @@ from consultations.models import (
     Stance,
     Status,
 )
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 def _consultation(world, title="Dự thảo quy hoạch chợ"):

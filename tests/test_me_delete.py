@@ -12,8 +12,8 @@ from audit.models import AuditEvent
 from auth.models import Consent, RoleAssignment, User
 from auth.services import DELETED_DISPLAY_NAME
 from consultations.models import Consultation, Opinion, Stance, Status
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 @pytest.mark.postgres

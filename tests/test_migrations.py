@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 
 @pytest.fixture

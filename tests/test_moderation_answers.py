@@ -11,7 +11,7 @@ from audit.models import AuditEvent
 from auth.models import User
 from consultations import services
 from consultations.models import Consultation, Opinion, Outcome, Response, Status
-from extensions import db
+from core.extensions import db
 from moderation import services as moderation
 
 EXPLANATION = "Ban soạn thảo tiếp thu, sửa Điều 3: lộ giới tối thiểu 5 mét."
@@ -46,7 +46,7 @@ def _withdraw(app, world, oid, who="resident"):
         c = db.session.get(Opinion, oid).consultation
         stored, closes = c.stored_status, c.closes_at
         c.stored_status = Status.open
-        from timeutil import utcnow
+        from core.timeutil import utcnow
 
         c.closes_at = utcnow().replace(year=utcnow().year + 1)
         services.withdraw_opinion(

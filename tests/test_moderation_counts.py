@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from auth.models import User
 from consultations.models import Opinion, Outcome
-from extensions import db
+from core.extensions import db
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from audit.models import AuditEvent
 from auth.models import User
 from consultations import services
 from consultations.models import Consultation, Flag, Opinion, OpinionStatus, Status
-from extensions import db
+from core.extensions import db
 
 REASON = "Lời lẽ xúc phạm người khác"
 BODY = "Ý kiến có nội dung không phù hợp cần ẩn đi."

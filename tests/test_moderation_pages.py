@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from auth.models import Role, RoleAssignment, User
 from consultations import services
 from consultations.models import Consultation, Opinion, Status
-from extensions import db
+from core.extensions import db
 from moderation import services as moderation
 
 

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from pypdf import PdfReader
 
 from consultations.models import Consultation, Opinion
-from extensions import db
+from core.extensions import db
+from core.timeutil import LOCAL_TZ, local_day_end, local_day_start
 from localities.models import Locality
-from timeutil import LOCAL_TZ, local_day_end, local_day_start
 
 TITLE = "Quy định quản lý đất đai phường Ba Đình"
 ADDRESS = "Số 1 phố Điện Biên Phủ, phường Ba Đình, thành phố Hà Nội"

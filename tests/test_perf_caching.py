@@ -10,7 +10,7 @@ import pytest
 from conftest import PASSWORD
 from flask import url_for
 
-import caching
+from infra import caching
 
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -50,7 +50,7 @@ def test_static_files_are_fingerprinted_and_kept_for_a_year(cached_app):
 def test_stylesheets_are_served_minified_and_conditional(cached_app):
     from pathlib import Path
 
-    from caching import minify_css
+    from infra.caching import minify_css
 
     client = cached_app.test_client()
     source = (Path(cached_app.static_folder) / "style.css").read_text(encoding="utf-8")
@@ -76,7 +76,7 @@ def test_stylesheets_are_served_minified_and_conditional(cached_app):
     ],
 )
 def test_minified_css_means_the_same(css, expected):
-    from caching import minify_css
+    from infra.caching import minify_css
 
     assert minify_css(css) == expected
 

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 import pytest
 from sqlalchemy import event, select
 
-from extensions import db
+from core.extensions import db
 
 MAX_STATEMENTS = 10
 
@@ -40,7 +40,7 @@ def add_opinions(app, world, cid: int, n: int, start: int) -> None:
         Section,
         Stance,
     )
-    from timeutil import utcnow
+    from core.timeutil import utcnow
 
     with app.app_context():
         sections = [

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from test_perf_queries import add_opinions
 
-from extensions import db
+from core.extensions import db
 
 
 def recount(cid: int) -> dict:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from conftest import ROLES
 
 from consultations.models import Opinion, Section
-from extensions import db
+from core.extensions import db
 
 ALL = ["anonymous", *ROLES]
 STAFF = {"official", "moderator", "reviewer"}

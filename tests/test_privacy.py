@@ -17,8 +17,8 @@ from audit.models import AuditEvent
 from auth.models import Consent, LoginSession, User
 from auth.services import DEFAULT_DISPLAY_NAME, DELETED_DISPLAY_NAME
 from consultations.models import Opinion
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 CONFIG = {
     "OPERATOR_NAME": "Trung tâm Chuyển đổi số tỉnh Thử Nghiệm",

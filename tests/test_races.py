@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from test_concurrency import Browser, Server, seed, server_config
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -51,8 +51,8 @@ def _closed_answered_consultation(config: dict, emails: list[str], n: int) -> tu
     from auth.models import User
     from consultations import services
     from consultations.models import Category, Kind, Stance
+    from core.timeutil import utcnow
     from moderation import services as moderation
-    from timeutil import utcnow
 
     app = _app(config)
     with app.test_request_context():

@@ -15,11 +15,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, Client, outbox
 
-import ratelimits
 from app import create_app
 from audit.models import AuditEvent
 from consultations.models import Flag, Opinion
-from extensions import db
+from core.extensions import db
+from infra import ratelimits
 
 #: Small budgets for the tests; the defaults are in ratelimits.DEFAULTS.
 BUDGETS = {

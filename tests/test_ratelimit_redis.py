@@ -12,10 +12,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import PASSWORD, Client
 
-import ratelimits
 from app import create_app
 from consultations.models import Opinion
-from extensions import db
+from core.extensions import db
+from infra import ratelimits
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 BUDGETS = {"login_ip": "6 per minute", "login_account": "50 per hour", "opinion_account": "4 per minute"}

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ratelimits import gunicorn_workers
+from infra.ratelimits import gunicorn_workers
 
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

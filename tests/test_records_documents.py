@@ -17,8 +17,8 @@ from docx.oxml.ns import qn
 from pypdf import PdfReader
 
 from consultations.models import Consultation, Opinion, Record, Response, Status
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 #: A 1,000-character opinion, its sentences numbered so a cut shows in any text extraction.
 LONG = " ".join(f"[{i:02d}] Đề nghị làm rõ lộ giới ngõ, kinh phí và thời gian." for i in range(1, 22))[:1000]

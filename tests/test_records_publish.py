@@ -23,8 +23,8 @@ from consultations.models import (
     Stance,
     Status,
 )
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 
 def answer(app, opinion_ids, outcome="accepted", explanation="Ủy ban tiếp thu ý kiến này."):

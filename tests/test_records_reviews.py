@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from audit.models import AuditEvent
 from consultations.models import Consultation, Review, Status
-from extensions import db
-from timeutil import utcnow
+from core.extensions import db
+from core.timeutil import utcnow
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 

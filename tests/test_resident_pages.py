@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from conftest import find_link, outbox
 
 from consultations.models import Opinion, OpinionStatus, Section
-from extensions import db
+from core.extensions import db
 
 
 @pytest.fixture(autouse=True)
@@ -203,7 +203,7 @@ def test_track_hides_a_hidden_text(app, client, world, make):
 
 
 def test_track_is_rate_limited(app, world):
-    import ratelimits
+    from infra import ratelimits
 
     assert "consultations.track" in ratelimits.limited_endpoints(app)
 

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from consultations.search import exact_token, index_text
-from extensions import db
+from core.extensions import db
 
 TEXT = "Điều 1. Phạm vi\nNội dung của dự thảo."
 

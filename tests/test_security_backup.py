@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 
 def _count(conn, table: str) -> int:
@@ -174,8 +174,8 @@ def _world(app):
     from conftest import World
 
     from auth.models import Role, RoleAssignment, User
+    from core.timeutil import utcnow
     from localities.models import Locality, LocalityKind
-    from timeutil import utcnow
 
     w = World()
     with app.app_context():

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from conftest import PASSWORD, Client, find_link, outbox
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 NEW_PASSWORD = "Mật-khẩu-mới-rất-dài-2027"
 
@@ -122,7 +122,7 @@ def test_session_expires_after_its_lifetime(app, world):
     from datetime import timedelta
 
     from auth.models import LoginSession
-    from timeutil import utcnow
+    from core.timeutil import utcnow
 
     client = _logged_in(app, world.email("resident"))
     with app.app_context():

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from werkzeug.datastructures import FileStorage
 
-import uploads
+from infra import storage
 
 PDF = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -61,15 +61,15 @@ def upload(data: bytes, name: str) -> FileStorage:
         (PNG, "anh.png", "png", "image/png"),
         (JPEG, "anh.JPG", "jpeg", "image/jpeg"),
         (JPEG, "anh.jpeg", "jpeg", "image/jpeg"),
-        (office("docx"), "du-thao.docx", "docx", uploads.KINDS["docx"][0]),
-        (office("xlsx"), "bang.xlsx", "xlsx", uploads.KINDS["xlsx"][0]),
+        (office("docx"), "du-thao.docx", "docx", storage.KINDS["docx"][0]),
+        (office("xlsx"), "bang.xlsx", "xlsx", storage.KINDS["xlsx"][0]),
         (PDF, "no-extension", "pdf", "application/pdf"),
     ],
 )
 def test_accepted_files_are_stored_under_a_random_name(app, data, name, kind, content_type):
     with app.test_request_context():
-        stored = uploads.save(upload(data, name))
-        path = uploads.path_for(stored.stored_name)
+        stored = storage.save(upload(data, name))
+        path = storage.path_for(stored.stored_name)
         assert path.read_bytes() == data
         assert path.parent == Path(app.config["UPLOAD_DIR"])
         assert name.split(".")[0] not in stored.stored_name
@@ -83,16 +83,16 @@ def test_accepted_files_are_stored_under_a_random_name(app, data, name, kind, co
 
 def test_real_office_files_are_recognised(app):
     with app.test_request_context():
-        assert uploads.save(upload(real_docx(), "a.docx")).kind == "docx"
-        assert uploads.save(upload(real_xlsx(), "a.xlsx")).kind == "xlsx"
+        assert storage.save(upload(real_docx(), "a.docx")).kind == "docx"
+        assert storage.save(upload(real_xlsx(), "a.xlsx")).kind == "xlsx"
 
 
 def test_two_uploads_of_the_same_name_do_not_collide(app):
     with app.test_request_context():
-        a = uploads.save(upload(PDF, "x.pdf"))
-        b = uploads.save(upload(PDF + b"2", "x.pdf"))
+        a = storage.save(upload(PDF, "x.pdf"))
+        b = storage.save(upload(PDF + b"2", "x.pdf"))
         assert a.stored_name != b.stored_name
-        assert uploads.path_for(a.stored_name).read_bytes() == PDF
+        assert storage.path_for(a.stored_name).read_bytes() == PDF
 
 
 @pytest.mark.parametrize(
@@ -114,8 +114,8 @@ def test_two_uploads_of_the_same_name_do_not_collide(app):
 def test_refused_files_leave_nothing_behind(app, data, name, message):
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
     with app.test_request_context():
-        with pytest.raises(uploads.UploadError, match=message):
-            uploads.save(upload(data, name))
+        with pytest.raises(storage.UploadError, match=message):
+            storage.save(upload(data, name))
         folder = Path(app.config["UPLOAD_DIR"])
         assert not folder.exists() or not any(folder.iterdir())
 
@@ -124,37 +124,37 @@ def test_size_limit_from_config(app):
     app.config["BABEL_DEFAULT_LOCALE"] = "en"
     app.config["UPLOAD_MAX_BYTES"] = 1024
     with app.test_request_context():
-        with pytest.raises(uploads.UploadError, match="too large"):
-            uploads.save(upload(PDF + b"0" * 2000, "big.pdf"))
-        assert uploads.save(upload(PDF + b"0" * 900, "ok.pdf")).size == len(PDF) + 900
-        with pytest.raises(uploads.UploadError, match="too large"):
-            uploads.save(upload(PDF + b"0" * 500, "big.pdf"), max_bytes=100)
+        with pytest.raises(storage.UploadError, match="too large"):
+            storage.save(upload(PDF + b"0" * 2000, "big.pdf"))
+        assert storage.save(upload(PDF + b"0" * 900, "ok.pdf")).size == len(PDF) + 900
+        with pytest.raises(storage.UploadError, match="too large"):
+            storage.save(upload(PDF + b"0" * 500, "big.pdf"), max_bytes=100)
 
 
 def test_zip_bomb_is_refused(app):
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
         z.writestr("[Content_Types].xml", "<Types/>")
-        z.writestr("word/document.xml", b"\x00" * (uploads.MAX_UNPACKED_BYTES + 1))
-    with app.test_request_context(), pytest.raises(uploads.UploadError):
-        uploads.save(upload(buf.getvalue(), "bomb.docx"))
+        z.writestr("word/document.xml", b"\x00" * (storage.MAX_UNPACKED_BYTES + 1))
+    with app.test_request_context(), pytest.raises(storage.UploadError):
+        storage.save(upload(buf.getvalue(), "bomb.docx"))
 
 
 def test_allowed_kinds(app):
     with app.test_request_context():
-        with pytest.raises(uploads.UploadError):
-            uploads.save(upload(PNG, "a.png"), allowed={"pdf"})
-        assert uploads.save(upload(PDF, "a.pdf"), allowed={"pdf"}).kind == "pdf"
-        with pytest.raises(uploads.UploadError):
-            uploads.save(None)
-        with pytest.raises(uploads.UploadError):
-            uploads.save(upload(PDF, ""))
+        with pytest.raises(storage.UploadError):
+            storage.save(upload(PNG, "a.png"), allowed={"pdf"})
+        assert storage.save(upload(PDF, "a.pdf"), allowed={"pdf"}).kind == "pdf"
+        with pytest.raises(storage.UploadError):
+            storage.save(None)
+        with pytest.raises(storage.UploadError):
+            storage.save(upload(PDF, ""))
 
 
 @pytest.mark.parametrize("name", ["../../etc/passwd", "C:\\Users\\a\\..\\phản biện.pdf", "a/b/c.pdf", "\x00evil.pdf"])
 def test_sender_file_names_are_cleaned(app, name):
     with app.test_request_context():
-        stored = uploads.save(upload(PDF, name))
+        stored = storage.save(upload(PDF, name))
         assert "/" not in stored.filename
         assert "\\" not in stored.filename
         assert "\x00" not in stored.filename
@@ -164,13 +164,13 @@ def test_sender_file_names_are_cleaned(app, name):
 @pytest.mark.parametrize("name", ["../gopy.sqlite", "/etc/passwd", "abc.pdf", "", "0" * 32 + ".pdf/../x"])
 def test_path_for_only_accepts_generated_names(app, name):
     with app.test_request_context(), pytest.raises(FileNotFoundError):
-        uploads.path_for(name)
+        storage.path_for(name)
 
 
 def test_send_is_a_sandboxed_download(app):
     with app.test_request_context():
-        stored = uploads.save(upload(PDF, "Phản biện.pdf"))
-        response = uploads.send(stored.stored_name, filename=stored.filename, content_type=stored.content_type)
+        stored = storage.save(upload(PDF, "Phản biện.pdf"))
+        response = storage.send(stored.stored_name, filename=stored.filename, content_type=stored.content_type)
         response.direct_passthrough = False
         assert response.mimetype == "application/pdf"
         assert "attachment" in response.headers["Content-Disposition"]
@@ -181,6 +181,6 @@ def test_send_is_a_sandboxed_download(app):
         from werkzeug.exceptions import NotFound
 
         with pytest.raises(NotFound):
-            uploads.send("0" * 32 + ".pdf", filename="x.pdf", content_type="application/pdf")
+            storage.send("0" * 32 + ".pdf", filename="x.pdf", content_type="application/pdf")
         with pytest.raises(NotFound):
-            uploads.send("../x", filename="x.pdf", content_type="application/pdf")
+            storage.send("../x", filename="x.pdf", content_type="application/pdf")

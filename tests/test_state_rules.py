@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from audit.models import AuditEvent
 from consultations.models import Consultation, Status
-from extensions import db
-from timeutil import local_date, local_day_start, utcnow
+from core.extensions import db
+from core.timeutil import local_date, local_day_start, utcnow
 
 
 @pytest.fixture(autouse=True)

@@ -37,9 +37,9 @@ from consultations.documents.wording import (
     vn_date,
 )
 from consultations.models import Opinion, OpinionStatus, Response
-from extensions import db
+from core.extensions import db
+from core.timeutil import closing_date, to_local, utcnow
 from localities.models import Locality, LocalityKind
-from timeutil import closing_date, to_local, utcnow
 
 #: An opinion as the documents read it: :class:`record.OpinionRow` and the answer's summary.
 DocOpinion = namedtuple("DocOpinion", (*rec.OpinionRow._fields, "summary"))

@@ -8,7 +8,7 @@ Create Date: 2026-11-28 19:51:48.713306
 from alembic import op
 import sqlalchemy as sa
 
-import timeutil
+from core import timeutil
 
 
 # revision identifiers, used by Alembic.

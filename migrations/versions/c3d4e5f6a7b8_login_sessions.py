@@ -13,7 +13,7 @@ import secrets
 import sqlalchemy as sa
 from alembic import op
 
-from timeutil import UTCDateTime
+from core.timeutil import UTCDateTime
 
 revision = "c3d4e5f6a7b8"
 down_revision = "b7c1d2e3f4a5"

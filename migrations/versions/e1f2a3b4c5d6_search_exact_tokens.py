@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from consultations.search import index_text
-from textutil import fold
+from core.textutil import fold
 
 revision = "e1f2a3b4c5d6"
 down_revision = "d1a7a91c0f35"

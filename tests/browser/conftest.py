@@ -21,7 +21,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from app import create_app
-from extensions import db
+from core.extensions import db
 
 from .support import (
     CHROMIUM,

@@ -30,7 +30,7 @@ OPEN_TITLE = "đường kiệt"
 
 def _user(email: str):
     from auth.models import User
-    from extensions import db
+    from core.extensions import db
 
     return db.session.scalar(sa.select(User).where(User.email == email))
 
@@ -100,7 +100,7 @@ def test_resident(pages, live, viewport, lang):
 
     # A moderator answers (their own journey is tested below).
     from consultations.models import Opinion
-    from extensions import db
+    from core.extensions import db
     from moderation import services as moderation
 
     explanation = "Mức hỗ trợ tháo dỡ tường rào được bổ sung vào Điều 4."
@@ -179,7 +179,7 @@ def _closed_consultation(live, title: str) -> tuple[int, int, int]:
     """A consultation closed early with two opinions, for the moderator."""
     from consultations import services
     from consultations.models import Category, Kind, Stance
-    from timeutil import utcnow
+    from core.timeutil import utcnow
 
     def make():
         official = _user(OFFICIAL)

@@ -17,7 +17,7 @@ import click
 from flask.cli import with_appcontext
 from sqlalchemy.engine import URL
 
-from extensions import db
+from core.extensions import db
 
 
 class BackupError(click.ClickException):

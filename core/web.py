@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from flask import abort, request
 from werkzeug.exceptions import HTTPException, default_exceptions
 
-from extensions import db
+from core.extensions import db
 
 T = TypeVar("T")
 

@@ -25,7 +25,6 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-import mail
 from audit.models import record as audit
 from auth.models import Consent, Role, RoleAssignment, User
 from auth.services import CONSENT_TEXT_VERSION, PARTICIPATION, default_display_name
@@ -46,11 +45,12 @@ from consultations.models import (
     TrackingCounter,
 )
 from consultations.record import add_review, publish_record
-from extensions import db
+from core.extensions import db
+from core.timeutil import LOCAL_TZ, local_day_end, local_day_start, utcnow
+from infra import mail
 from localities.models import Locality, LocalityKind, get_by_code
-from timeutil import LOCAL_TZ, local_day_end, local_day_start, utcnow
 
-DATA = Path(__file__).parent / "data" / "demo.toml"
+DATA = Path(__file__).resolve().parent.parent / "data" / "demo.toml"
 #: Rows per INSERT batch of ``--opinions``.
 BATCH = 5000
 #: Extra residents who write the bulk opinions.

@@ -36,8 +36,8 @@ from flask_login import current_user
 from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 
-from extensions import limiter
-from web import refuse
+from core.extensions import limiter
+from core.web import refuse
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,11 @@
 """Uploaded files: checked by their content, never by the name or type the browser claims,
 stored under a random name in ``UPLOAD_DIR``.
 
-    stored = uploads.save(request.files["file"], allowed={"pdf"})   # raises UploadError
+    stored = storage.save(request.files["file"], allowed={"pdf"})   # raises UploadError
     Attachment(filename=stored.filename, content_type=stored.content_type, size=stored.size,
                stored_name=stored.stored_name, sha256=stored.sha256)
     ...
-    return uploads.send(a.stored_name, filename=a.filename, content_type=a.content_type)
+    return storage.send(a.stored_name, filename=a.filename, content_type=a.content_type)
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from flask import current_app, send_file
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from textutil import clean_text, safe_filename
-from web import refuse
+from core.textutil import clean_text, safe_filename
+from core.web import refuse
 
 #: kind -> (content type, extensions accepted in the sender's file name)
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {

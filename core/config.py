@@ -1,0 +1,136 @@
+"""Configuration: the defaults, what the environment may set, and what is refused outside
+development."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from infra.ratelimits import FORM_MAX_BYTES
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: Values a deployment must change; refusing them outside development keeps sessions safe.
+INSECURE_KEYS = {"", "dev", "change-me", "development-only-key"}
+
+#: Who runs the platform and whom to ask about personal data, printed on /me/privacy
+#: (Law 91/2025/QH15: the data subject is told who processes the data and how to reach them).
+PRIVACY_TEXT_SETTINGS = (
+    "OPERATOR_NAME",
+    "OPERATOR_ADDRESS",
+    "OPERATOR_EMAIL",
+    "OPERATOR_PHONE",
+    "PRIVACY_CONTACT_NAME",
+    "PRIVACY_CONTACT_EMAIL",
+    "PRIVACY_CONTACT_PHONE",
+)
+#: Retention periods (me/retention.py enforces them; /me/privacy prints them) and answer time.
+PRIVACY_NUMBER_SETTINGS = (
+    "UNVERIFIED_ACCOUNT_DAYS",
+    "INACTIVE_ACCOUNT_YEARS",
+    "INACTIVE_NOTICE_DAYS",
+    "CONSENT_RECORD_YEARS",
+    "PRIVACY_ANSWER_HOURS",
+)
+
+
+def defaults(instance_path: str) -> dict[str, Any]:
+    """What a development checkout runs with; the environment and ``test_config`` override it."""
+    instance = Path(instance_path)
+    return {
+        "SECRET_KEY": "development-only-key",  # noqa: S105 - refused outside development, see INSECURE_KEYS
+        "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(instance / "gopy.sqlite"),
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
+        "SENDGRID_API_KEY": None,
+        "SENDGRID_API_HOST": None,
+        "MAIL_FROM": "Góp ý <no-reply@gopy.local>",
+        "BASE_URL": "http://127.0.0.1:5000",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # Redis down must not take the site down: limits fall back to each worker's memory.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "BABEL_DEFAULT_LOCALE": "vi",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Ho_Chi_Minh",
+        "BABEL_TRANSLATION_DIRECTORIES": str(ROOT / "translations"),
+        "MIN_COMMENT_DAYS": 30,
+        "LOGIN_SESSION_DAYS": 30,
+        "OPERATOR_NAME": "Đơn vị vận hành Cổng Góp ý",
+        "OPERATOR_ADDRESS": "",
+        "OPERATOR_EMAIL": "",
+        "OPERATOR_PHONE": "",
+        "PRIVACY_CONTACT_NAME": "",
+        "PRIVACY_CONTACT_EMAIL": "",
+        "PRIVACY_CONTACT_PHONE": "",
+        "UNVERIFIED_ACCOUNT_DAYS": 30,
+        "INACTIVE_ACCOUNT_YEARS": 3,
+        "INACTIVE_NOTICE_DAYS": 30,
+        "CONSENT_RECORD_YEARS": 5,
+        "PRIVACY_ANSWER_HOURS": 72,
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+        # One cap for the text of any form (infra.ratelimits._cap_body_size): Flask's default for
+        # a multipart field, 500,000 bytes, refused the consultation form's longest draft.
+        "FORM_MAX_BYTES": FORM_MAX_BYTES,
+        "MAX_FORM_MEMORY_SIZE": FORM_MAX_BYTES,
+        "OUTBOX_DIR": str(instance / "outbox"),
+        "UPLOAD_DIR": str(instance / "uploads"),
+        "OPINIONS_PER_PAGE": 20,
+        "CONSULTATIONS_PER_PAGE": 10,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def from_environment() -> dict[str, Any]:
+    env = os.environ
+    cfg: dict[str, Any] = {}
+    for name in (
+        "SECRET_KEY",
+        "SENDGRID_API_KEY",
+        "SENDGRID_API_HOST",
+        "MAIL_FROM",
+        "BASE_URL",
+        "RATELIMIT_STORAGE_URI",
+        "BABEL_DEFAULT_LOCALE",
+        *PRIVACY_TEXT_SETTINGS,
+    ):
+        if env.get(name):
+            cfg[name] = env[name]
+    for name in PRIVACY_NUMBER_SETTINGS:
+        if env.get(name):
+            cfg[name] = int(env[name])
+    if env.get("DATABASE_URL"):
+        cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(env["DATABASE_URL"])
+    if env.get("RATELIMIT_ENABLED"):
+        cfg["RATELIMIT_ENABLED"] = env["RATELIMIT_ENABLED"].strip().lower() not in {"0", "false", "no", "off"}
+    if env.get("MIN_COMMENT_DAYS"):
+        cfg["MIN_COMMENT_DAYS"] = int(env["MIN_COMMENT_DAYS"])
+    if env.get("LOGIN_SESSION_DAYS"):
+        cfg["LOGIN_SESSION_DAYS"] = float(env["LOGIN_SESSION_DAYS"])
+    return cfg
+
+
+def normalise_db_url(url: str) -> str:
+    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants the driver named.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def dev_mode() -> bool:
+    return os.environ.get("FLASK_DEBUG") in {"1", "true"} or os.environ.get("GOPY_ENV") == "development"
+
+
+def refuse_insecure(config: dict[str, Any], debug: bool, testing: bool) -> None:
+    """Stop a deployment that kept the development secret key."""
+    if config["SECRET_KEY"] in INSECURE_KEYS and not (debug or testing or dev_mode()):
+        raise RuntimeError(
+            "SECRET_KEY must be set to a long random value outside development "
+            '(python -c "import secrets; print(secrets.token_hex(32))").'
+        )

@@ -1,0 +1,70 @@
+"""What every template may use: ``can.<predicate>``, the language, and the filters for text,
+dates and numbers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup, escape
+
+from auth import permissions
+from core import timeutil
+from core.i18n import LANGUAGES
+
+
+class _Can:
+    def __getattr__(self, name: str):
+        return permissions.PREDICATES[name]
+
+
+def paragraphs(text: str | None) -> Markup:
+    """Escape plain text and keep its paragraphs and line breaks."""
+    if not text:
+        return Markup("")
+    parts = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    html = "".join("<p>" + str(escape(p.strip())).replace("\n", Markup("<br>")) + "</p>" for p in parts)
+    return Markup(html)  # noqa: S704 - every part was escaped above
+
+
+# One form of dates on every page (translations/GLOSSARY.md, "Dates"), in Vietnam's time:
+# 14/8/2026, and "09:30 ngày 14/8/2026" (English: "09:30 on 14/8/2026", the same msgid as the
+# audit trail's audit.actions.time_text). Never Babel's "14 thg 8, 2026" nor UTC. A
+# <time datetime="…"> beside it keeps the machine-readable form.
+def _day(d) -> str:
+    return f"{d.day}/{d.month}/{d.year}"
+
+
+def localdate(dt) -> str:
+    """A date or an instant as its calendar day in Vietnam: 14/8/2026."""
+    if not dt:
+        return ""
+    return _day(timeutil.local_date(dt) if isinstance(dt, datetime) else dt)
+
+
+def localdatetime(dt) -> str:
+    """An instant in Vietnam's time: "09:30 ngày 14/8/2026" ("09:30 on 14/8/2026" in English)."""
+    if not dt:
+        return ""
+    local = timeutil.to_local(dt)
+    return _("%(time)s on %(date)s", time=f"{local:%H:%M}", date=_day(local))
+
+
+def closingdate(dt) -> str:
+    """The last day on which opinions are accepted (closes_at is exclusive): 17/9/2026."""
+    return _day(timeutil.closing_date(dt)) if dt else ""
+
+
+def number(value) -> str:
+    return format_decimal(value or 0)
+
+
+def init_app(app: Flask) -> None:
+    @app.context_processor
+    def inject():
+        return {"can": _Can(), "locale": str(get_locale() or "vi"), "languages": LANGUAGES}
+
+    for f in (paragraphs, localdate, localdatetime, closingdate, number):
+        app.add_template_filter(f)

@@ -1,0 +1,1 @@
+"""The outside world: mail, file storage, rate limits and HTTP caching."""
