@@ -48,6 +48,7 @@ run: install compile-translations
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Known vulnerabilities in the locked dependencies, offline, from the vendored snapshot
 # security/advisories.json (PyPA advisory database + PyPI); part of `make test`.

@@ -12,12 +12,12 @@ from sqlalchemy.engine import Engine
 
 # Every model, so the metadata is complete for migrations and create_all; the triggers that
 # keep the audit trail append-only and the counts current are part of that metadata.
-import audit.models  # noqa: F401
+import audit.models
 import audit.triggers  # noqa: F401
 import auth.models  # noqa: F401
 import commands
-import consultations.models  # noqa: F401
-import consultations.tally  # noqa: F401
+import consultations.models
+import consultations.tally
 import consultations.tracking  # noqa: F401 - /track, on the consultations blueprint
 import localities.models  # noqa: F401
 from api.views import bp as api_bp
@@ -57,7 +57,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     config.refuse_insecure(app.config, app.debug, app.testing)
 
     if not app.debug and not app.testing:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     _init_extensions(app)
     _register_blueprints(app)
     ratelimits.init_app(app)

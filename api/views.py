@@ -19,7 +19,9 @@ OPINIONS_PER_PAGE = 50
 
 def _json(data: Any, status: int = 200) -> Response:
     # Vietnamese stays readable in the payload; the body is UTF-8 either way.
-    return Response(json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json")
+    return Response(
+        json.dumps(data, ensure_ascii=False), status=status, mimetype="application/json"
+    )
 
 
 def _iso(dt) -> str | None:
@@ -99,7 +101,8 @@ def consultation(consultation_id: int):
     c = _public(consultation_id)
     data = _consultation(c)
     data["sections"] = [
-        {"id": s.id, "position": s.position, "heading": s.heading, "text": s.text} for s in c.sections
+        {"id": s.id, "position": s.position, "heading": s.heading, "text": s.text}
+        for s in c.sections
     ]
     return _json(data)
 
@@ -111,7 +114,12 @@ def opinions(consultation_id: int):
     c = _public(consultation_id)
     after = _after_arg()
     page = queries.opinions_page(
-        c, page=page_arg(), per_page=OPINIONS_PER_PAGE, oldest_first=True, history=False, after=after
+        c,
+        page=page_arg(),
+        per_page=OPINIONS_PER_PAGE,
+        oldest_first=True,
+        history=False,
+        after=after,
     )
     meta: dict[str, Any] = {"total": page.total, "per_page": page.per_page}
     if after is None:

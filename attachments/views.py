@@ -46,8 +46,15 @@ def upload(consultation_id: int):
     )
     db.session.add(attachment)
     db.session.flush()
-    audit("attachment.add", attachment, by=current_user, locality_id=c.locality_id,
-          consultation_id=c.id, filename=stored.filename, sha256=stored.sha256)
+    audit(
+        "attachment.add",
+        attachment,
+        by=current_user,
+        locality_id=c.locality_id,
+        consultation_id=c.id,
+        filename=stored.filename,
+        sha256=stored.sha256,
+    )
     db.session.commit()
     flash(_("The file %(name)s was attached.", name=stored.filename), "success")
     return redirect(target)
@@ -59,4 +66,6 @@ def download(attachment_id: int):
     attachment = get_or_404(Attachment, attachment_id)
     if not permissions.can_view_consultation(current_user, attachment.consultation):
         refuse(404)
-    return send(attachment.stored_name, filename=attachment.filename, content_type=attachment.content_type)
+    return send(
+        attachment.stored_name, filename=attachment.filename, content_type=attachment.content_type
+    )

@@ -31,7 +31,9 @@ class AuditEvent(db.Model):
 _INSERT_EVENT = AuditEvent.__table__.insert()
 
 
-def _fields(action: str, obj: Any, by: Any, locality_id: int | None, data: dict[str, Any]) -> dict[str, Any]:
+def _fields(
+    action: str, obj: Any, by: Any, locality_id: int | None, data: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "action": action,
         "object_type": type(obj).__name__.lower(),
@@ -42,13 +44,17 @@ def _fields(action: str, obj: Any, by: Any, locality_id: int | None, data: dict[
     }
 
 
-def record_now(action: str, obj: Any, *, by: Any = None, locality_id: int | None = None, **data: Any) -> None:
+def record_now(
+    action: str, obj: Any, *, by: Any = None, locality_id: int | None = None, **data: Any
+) -> None:
     """The same event as :func:`record`, inserted at once in the caller's transaction without an
     ORM object (the busiest writes, e.g. posting an opinion, skip the unit of work for it)."""
     db.session.execute(_INSERT_EVENT, _fields(action, obj, by, locality_id, data))
 
 
-def record(action: str, obj: Any, *, by: Any = None, locality_id: int | None = None, **data: Any) -> AuditEvent:
+def record(
+    action: str, obj: Any, *, by: Any = None, locality_id: int | None = None, **data: Any
+) -> AuditEvent:
     """Add an audit event to the session; the caller commits with the change itself."""
     event = AuditEvent(**_fields(action, obj, by, locality_id, data))
     db.session.add(event)

@@ -68,4 +68,6 @@ def drop_triggers(connection: Connection) -> None:
 
 for _dialect, _statements in _CREATE.items():
     for _statement in _statements:
-        event.listen(AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+        event.listen(
+            AuditEvent.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )

@@ -40,6 +40,7 @@ CSV_COLUMNS = (
     "data",
 )
 
+
 def _audit_localities(user: Any) -> list:
     seen, out = set(), []
     for assignment in user.assignments:
@@ -86,7 +87,10 @@ class ObjectLink:
 def _rows_by_id(model, ids: set[int], *columns) -> dict[int, Any]:
     if not ids:
         return {}
-    return {row[0]: row for row in db.session.execute(select(model.id, *columns).where(model.id.in_(ids)))}
+    return {
+        row[0]: row
+        for row in db.session.execute(select(model.id, *columns).where(model.id.in_(ids)))
+    }
 
 
 def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
@@ -107,8 +111,12 @@ def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
     for e in events:
         if e.object_id is not None:
             wanted.setdefault(e.object_type, set()).add(e.object_id)
-    opinions = _rows_by_id(Opinion, wanted.get("opinion", set()), Opinion.tracking_number, Opinion.consultation_id)
-    sections = _rows_by_id(Section, wanted.get("section", set()), Section.heading, Section.consultation_id)
+    opinions = _rows_by_id(
+        Opinion, wanted.get("opinion", set()), Opinion.tracking_number, Opinion.consultation_id
+    )
+    sections = _rows_by_id(
+        Section, wanted.get("section", set()), Section.heading, Section.consultation_id
+    )
     records = _rows_by_id(Record, wanted.get("record", set()), Record.consultation_id)
     reviews = _rows_by_id(Review, wanted.get("review", set()), Review.consultation_id)
     answers = _rows_by_id(Answer, wanted.get("response", set()), Answer.consultation_id)
@@ -125,7 +133,10 @@ def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
         cid = (e.data or {}).get("consultation_id")
         if isinstance(cid, int):
             consultation_ids.add(cid)
-    titles = {row[0]: row[1] for row in _rows_by_id(Consultation, consultation_ids, Consultation.title).values()}
+    titles = {
+        row[0]: row[1]
+        for row in _rows_by_id(Consultation, consultation_ids, Consultation.title).values()
+    }
 
     def consultation_url(cid: int | None, anchor: str | None = None) -> str | None:
         if cid not in titles:
@@ -152,13 +163,19 @@ def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
             cid = row[1] if row else data.get("consultation_id")
             numbers = data.get("tracking_numbers") or []
             link = ObjectLink(
-                _("Answer to %(numbers)s", numbers=", ".join(numbers)) if numbers else _("An answer"),
+                _("Answer to %(numbers)s", numbers=", ".join(numbers))
+                if numbers
+                else _("An answer"),
                 consultation_url(cid),
                 titles.get(cid),
             )
         elif kind == "section" and oid in sections:
             heading, cid = sections[oid][1:]
-            link = ObjectLink(heading or _("Introduction"), consultation_url(cid, f"section-{oid}"), titles.get(cid))
+            link = ObjectLink(
+                heading or _("Introduction"),
+                consultation_url(cid, f"section-{oid}"),
+                titles.get(cid),
+            )
         elif kind == "record" and oid in records:
             cid = records[oid][1]
             link = ObjectLink(
@@ -175,10 +192,14 @@ def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
             )
         elif kind == "attachment" and oid in attachments:
             filename, cid = attachments[oid][1:]
-            link = ObjectLink(filename, url_for("attachments.download", attachment_id=oid), titles.get(cid))
+            link = ObjectLink(
+                filename, url_for("attachments.download", attachment_id=oid), titles.get(cid)
+            )
         elif kind == "user":
             row = users.get(oid)
-            link = ObjectLink(_("Account of %(name)s", name=row[1]) if row else _("A deleted account"))
+            link = ObjectLink(
+                _("Account of %(name)s", name=row[1]) if row else _("A deleted account")
+            )
         elif kind == "locality" and oid in localities:
             name, code = localities[oid][1:]
             link = ObjectLink(f"{name} ({code})")
@@ -198,7 +219,9 @@ def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
 def index():
     """Show the audit trail of a locality, newest first, in words and local time."""
     locality, mine = _chosen_locality()
-    pagination = db.paginate(_filtered(select(AuditEvent), locality), page=page_arg(), per_page=PER_PAGE, error_out=False)
+    pagination = db.paginate(
+        _filtered(select(AuditEvent), locality), page=page_arg(), per_page=PER_PAGE, error_out=False
+    )
     events = list(pagination.items)
     actor_ids = {e.actor_id for e in events if e.actor_id}
     actors = (

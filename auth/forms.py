@@ -33,9 +33,27 @@ def tidy(value: str | None) -> str | None:
 #: Names of authorities and offices (folded), which no resident may take as a display name: an
 #: opinion signed "Ủy ban MTTQ xã Cam Lộ" would speak for a body that did not give it.
 AUTHORITY_WORDS = (
-    "uy ban", "ubnd", "ub mttq", "mttq", "mat tran", "hoi dong nhan dan", "hdnd", "cong an",
-    "dang uy", "chu tich", "bi thu", "chinh quyen", "ban quan ly", "ban cong tac", "co quan",
-    "chinh phu", "quan tri vien", "can bo", "admin", "administrator", "moderator",
+    "uy ban",
+    "ubnd",
+    "ub mttq",
+    "mttq",
+    "mat tran",
+    "hoi dong nhan dan",
+    "hdnd",
+    "cong an",
+    "dang uy",
+    "chu tich",
+    "bi thu",
+    "chinh quyen",
+    "ban quan ly",
+    "ban cong tac",
+    "co quan",
+    "chinh phu",
+    "quan tri vien",
+    "can bo",
+    "admin",
+    "administrator",
+    "moderator",
 )
 _AUTHORITY = re.compile(r"\b(" + "|".join(re.escape(w) for w in AUTHORITY_WORDS) + r")\b")
 
@@ -44,8 +62,10 @@ def not_an_authority(form, field) -> None:
     """Refuse a display name that takes the name of an authority or an office."""
     if field.data and _AUTHORITY.search(fold(field.data)):
         raise ValidationError(
-            _l("A public display name cannot be the name of an authority or an office "
-               "(such as a People's Committee, the Fatherland Front or a chairman).")
+            _l(
+                "A public display name cannot be the name of an authority or an office "
+                "(such as a People's Committee, the Fatherland Front or a chairman)."
+            )
         )
 
 

@@ -49,7 +49,9 @@ class User(UserMixin, db.Model):
     assignments: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"
     )
-    consents: Mapped[list[Consent]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
 
     def __repr__(self) -> str:
         return f"<User {self.id}>"

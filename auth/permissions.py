@@ -41,10 +41,13 @@ def is_verified_resident(user: Any) -> bool:
 
 
 def is_staff(user: Any, locality: Locality | None) -> bool:
-    return any(has_role_for(user, r, locality) for r in (Role.official, Role.moderator, Role.reviewer))
+    return any(
+        has_role_for(user, r, locality) for r in (Role.official, Role.moderator, Role.reviewer)
+    )
 
 
 # --- consultations ------------------------------------------------------------------------
+
 
 def can_create_consultation(user: Any, locality: Locality | None = None) -> bool:
     """Officials create consultations for their locality (any of theirs when none is named)."""
@@ -92,6 +95,7 @@ can_extend_consultation = can_edit_consultation
 
 # --- opinions -----------------------------------------------------------------------------
 
+
 def can_post_opinion(user: Any, c: Consultation) -> bool:
     """Any resident with a verified e-mail may give an opinion on a public consultation."""
     return is_verified_resident(user) and can_view_consultation(user, c)
@@ -122,7 +126,9 @@ def is_open_to_reports(opinion: Opinion) -> bool:
 def can_flag_opinion(user: Any, opinion: Opinion) -> bool:
     user = _user(user)
     return (
-        user is not None and user.is_verified and opinion.author_id != user.id
+        user is not None
+        and user.is_verified
+        and opinion.author_id != user.id
         and is_open_to_reports(opinion)
     )
 
@@ -133,6 +139,7 @@ def can_see_hidden(user: Any, c: Consultation) -> bool:
 
 
 # --- moderation, answers, record ------------------------------------------------------------
+
 
 def can_moderate(user: Any, locality: Locality | None) -> bool:
     return has_role_for(user, Role.moderator, locality)
@@ -147,7 +154,8 @@ def can_respond(user: Any, c: Consultation) -> bool:
     """Moderators and officials write the answers (tiếp thu, giải trình), and read the
     moderation page, of a consultation they can see: a draft is its officials' only."""
     return can_view_consultation(user, c) and (
-        has_role_for(user, Role.moderator, c.locality) or has_role_for(user, Role.official, c.locality)
+        has_role_for(user, Role.moderator, c.locality)
+        or has_role_for(user, Role.official, c.locality)
     )
 
 
@@ -180,6 +188,7 @@ def can_view_dashboard(user: Any) -> bool:
 
 # --- administration -------------------------------------------------------------------------
 
+
 def can_administer(user: Any) -> bool:
     user = _user(user)
     return user is not None and user.has_role(Role.admin)
@@ -189,5 +198,5 @@ def can_administer(user: Any) -> bool:
 PREDICATES = {
     name: obj
     for name, obj in dict(globals()).items()
-    if callable(obj) and (name.startswith("can_") or name.startswith("is_"))
+    if callable(obj) and (name.startswith(("can_", "is_")))
 }

@@ -102,7 +102,12 @@ class Server:
     the CPU to another)."""
 
     def __init__(
-        self, app_spec: str, env: dict[str, str], log: Path, chdir: Path = ROOT, workers: int = WORKERS
+        self,
+        app_spec: str,
+        env: dict[str, str],
+        log: Path,
+        chdir: Path = ROOT,
+        workers: int = WORKERS,
     ) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
@@ -261,7 +266,7 @@ class Browser:
 
     def login(self, email: str, password: str) -> None:
         token = self.token("/auth/login")
-        status, _, headers = self.post(
+        status, _, _headers = self.post(
             "/auth/login", {"csrf_token": token, "email": email, "password": password}
         )
         if status not in (302, 303):

@@ -26,8 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from load import ROOT, Browser, Result, Server, write_scripts, wrk  # noqa: E402
-from report import Targets, render  # noqa: E402
+from load import ROOT, Browser, Result, Server, write_scripts, wrk
+from report import Targets, render
 
 RESULTS = ROOT / "bench" / "results"
 OPINIONS = int(os.environ.get("BENCH_OPINIONS", "100000"))
@@ -141,7 +141,7 @@ def page_urls(cid: int) -> dict[str, str]:
 
 def deep_url(browser: Browser, cid: int, opinions: int) -> str:
     """The deep page as the page itself links it: ``?page=N``, or its keyset cursor."""
-    status, body, _ = browser.get(f"/consultations/{cid}")
+    _status, body, _ = browser.get(f"/consultations/{cid}")
     html = body.decode("utf-8", "replace")
     found = re.search(r'<a href="([^"]+)"[^>]*rel="next"', html) or re.search(
         r'rel="next"[^>]*href="([^"]+)"', html

@@ -26,7 +26,7 @@ from app import create_app  # noqa: E402
 from core.extensions import db  # noqa: E402
 
 #: The resident the POST benchmark logs in as (a bulk resident of ``demo --opinions``).
-BENCH_PASSWORD = "bench-password-0123"  # noqa: S105 - a throwaway account in a throwaway database
+BENCH_PASSWORD = "bench-password-0123"
 
 
 def _app():
@@ -183,7 +183,7 @@ def plans(urls: list[str]) -> dict:
                         cur.execute(prefix + statement, params)
                         rows = cur.fetchall()
                         plan = [" | ".join(str(v) for v in (r[1:] if sqlite else r)) for r in rows]
-                    except Exception as exc:  # noqa: BLE001 - a plan we cannot get is reported, not fatal
+                    except Exception as exc:
                         plan = [f"(no plan: {exc})"]
                         conn.rollback()
                     entries.append(

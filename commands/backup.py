@@ -85,8 +85,13 @@ def backup(output: Path) -> int:
 
 
 @click.command("backup")
-@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="File to write (SQLite copy, or pg_dump custom format for PostgreSQL).")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File to write (SQLite copy, or pg_dump custom format for PostgreSQL).",
+)
 @with_appcontext
 def backup_command(output: Path) -> None:
     """Write a consistent backup of the database to a file, while the site keeps running."""

@@ -107,8 +107,12 @@ def load_localities(spec: dict[str, Any]) -> None:
         # The People's Committee's contacts, printed on the notices.
         contacts = {k: c[k] for k in ("address", "phone", "email", "office_hours") if k in c}
         commune = _locality(
-            c["code"], c["name"], LocalityKind.commune, province,
-            renamed_from=c.get("renamed_from"), **contacts,
+            c["code"],
+            c["name"],
+            LocalityKind.commune,
+            province,
+            renamed_from=c.get("renamed_from"),
+            **contacts,
         )
         for code, name in c["villages"]:
             _locality(code, name, LocalityKind.village, commune)
@@ -258,8 +262,13 @@ def load_consultation(cs: dict[str, Any], users: dict[str, User]) -> Consultatio
     if status == Status.concluded:
         if cs.get("review"):
             add_review(c, by=users["reviewer"], body=cs["review"])
-        publish_record(c, by=responder, conclusion=cs["conclusion"], signer_name=cs["signer_name"],
-                       signer_title=cs["signer_title"])
+        publish_record(
+            c,
+            by=responder,
+            conclusion=cs["conclusion"],
+            signer_name=cs["signer_name"],
+            signer_title=cs["signer_title"],
+        )
     db.session.flush()
     return c
 

@@ -97,7 +97,9 @@ def _local(value):
     return to_local(value.replace(tzinfo=UTC))
 
 
-def iter_export_rows(consultation_id: int, progress: Progress = None, session: Session | None = None) -> Iterator[list[Any]]:
+def iter_export_rows(
+    consultation_id: int, progress: Progress = None, session: Session | None = None
+) -> Iterator[list[Any]]:
     """Each opinion as a list of values in ``COLUMNS`` order (datetimes aware, local)."""
     n = 0
     value = rec._value
@@ -139,7 +141,9 @@ def _text(value: Any) -> Any:
     return value
 
 
-def csv_chunks(consultation_id: int, progress: Progress = None, session: Session | None = None) -> Iterator[str]:
+def csv_chunks(
+    consultation_id: int, progress: Progress = None, session: Session | None = None
+) -> Iterator[str]:
     """The CSV export as text chunks: a BOM and the header, then 500 rows per chunk."""
     lines = ["\ufeff" + ",".join(COLUMNS) + "\r\n"]  # plain names: nothing to quote
     for row in iter_export_rows(consultation_id, progress, session):
@@ -182,7 +186,9 @@ def _csv_field(value: Any) -> str:
     return str(value)
 
 
-def json_chunks(consultation_id: int, progress: Progress = None, session: Session | None = None) -> Iterator[str]:
+def json_chunks(
+    consultation_id: int, progress: Progress = None, session: Session | None = None
+) -> Iterator[str]:
     """The JSON export as a streamed array of objects keyed by ``COLUMNS``."""
     yield "["
     first = True
@@ -204,8 +210,12 @@ def json_chunks(consultation_id: int, progress: Progress = None, session: Sessio
 _ROW_MARKUP_BOUND = 2048
 _CHAR_BYTES_BOUND = 5
 #: Columns whose stored codes the XLSX shows as the site's words.
-_WORD_COLUMNS = {"stance": "STANCES", "channel": "CHANNELS", "status": "OPINION_STATUSES",
-                 "response_outcome": "OUTCOMES"}
+_WORD_COLUMNS = {
+    "stance": "STANCES",
+    "channel": "CHANNELS",
+    "status": "OPINION_STATUSES",
+    "response_outcome": "OUTCOMES",
+}
 #: The width of each column in characters, in ``COLUMNS`` order; the long texts wrap within it.
 WIDTHS = [15, 16, 10, 30, 16, 24, 12, 60, 30, 24, 14, 17, 60, 16, 16]
 _WRAPPED = {"section_heading", "body", "hidden_reason", "contributor", "response_explanation"}
@@ -215,9 +225,20 @@ _excel_serial = xlsx.excel_serial  # the tests compare it with openpyxl's
 def xlsx_headers() -> list[str]:
     """The XLSX's header row in the current locale (the request's, or the default one)."""
     return [
-        _("Tracking number"), _("Date received"), _("Position in the draft"), _("Article"), _("Stance"),
-        _("Channel"), _("Status"), _("Text of the opinion"), _("Reason for hiding"),
-        _("Contributor"), _("Locality code"), _("Outcome"), _("Explanation"), _("Last edited"),
+        _("Tracking number"),
+        _("Date received"),
+        _("Position in the draft"),
+        _("Article"),
+        _("Stance"),
+        _("Channel"),
+        _("Status"),
+        _("Text of the opinion"),
+        _("Reason for hiding"),
+        _("Contributor"),
+        _("Locality code"),
+        _("Outcome"),
+        _("Explanation"),
+        _("Last edited"),
         _("Withdrawn on"),
     ]
 
@@ -232,10 +253,20 @@ def _sheet_size_bound(consultation_id: int) -> int:
     cols = stmt.selected_columns
     chars = [
         func.coalesce(func.length(getattr(cols, name)), 0)
-        for name in ("tracking_number", "section_heading", "body", "hidden_reason", "display_name",
-                     "contributor_name", "locality_code", "explanation")
+        for name in (
+            "tracking_number",
+            "section_heading",
+            "body",
+            "hidden_reason",
+            "display_name",
+            "contributor_name",
+            "locality_code",
+            "explanation",
+        )
     ]
-    stmt = stmt.with_only_columns(func.count(), func.coalesce(func.sum(sum(chars[1:], chars[0])), 0))
+    stmt = stmt.with_only_columns(
+        func.count(), func.coalesce(func.sum(sum(chars[1:], chars[0])), 0)
+    )
     count, total = db.session.execute(stmt.order_by(None)).one()
     return (count + 1) * _ROW_MARKUP_BOUND + int(total) * _CHAR_BYTES_BOUND + 64 * 1024
 
@@ -246,7 +277,10 @@ def _rows_in_words(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
     from consultations import labels
 
     words = [
-        (COLUMNS.index(column), {key.value: str(text) for key, text in getattr(labels, table).items()})
+        (
+            COLUMNS.index(column),
+            {key.value: str(text) for key, text in getattr(labels, table).items()},
+        )
         for column, table in _WORD_COLUMNS.items()
     ]
     heading, whole = COLUMNS.index("section_heading"), _("The whole draft")
@@ -275,8 +309,11 @@ def write_xlsx(consultation_id: int, fh: IO[bytes], progress: Progress = None) -
         for name, header, width in zip(COLUMNS, xlsx_headers(), WIDTHS, strict=True)
     ]
     xlsx.write_workbook(
-        fh, columns, _rows_in_words(iter_export_rows(consultation_id, progress)),
-        sheet_name=_("Opinions"), title=c.title if c is not None else "",
+        fh,
+        columns,
+        _rows_in_words(iter_export_rows(consultation_id, progress)),
+        sheet_name=_("Opinions"),
+        title=c.title if c is not None else "",
         zip64=_sheet_size_bound(consultation_id) * 1.05 > zipfile.ZIP64_LIMIT,
     )
 

@@ -58,7 +58,14 @@ def figures(c: Consultation) -> Figures:
         .select_from(Opinion)
         .outerjoin(Locality, Opinion.locality_id == Locality.id)
         .where(Opinion.consultation_id == c.id)
-        .group_by(Opinion.section_id, Opinion.stance, Opinion.channel, Opinion.status, Locality.id, Locality.name)
+        .group_by(
+            Opinion.section_id,
+            Opinion.stance,
+            Opinion.channel,
+            Opinion.status,
+            Locality.id,
+            Locality.name,
+        )
     ).all()
     position = {s.id: s.position for s in c.sections}
     f = Figures()
@@ -80,8 +87,13 @@ def figures(c: Consultation) -> Figures:
         bucket = f.section_stances.setdefault(key, Counter())
         bucket[_value(stance)] += n
     f.by_section = [Count(None, sections[None])] if sections[None] else []
-    f.by_section += [Count(s.position, sections[s.position]) for s in c.sections if sections[s.position]]
+    f.by_section += [
+        Count(s.position, sections[s.position]) for s in c.sections if sections[s.position]
+    ]
     f.by_stance = [Count(k.value, stances[k]) for k in Stance if stances[k]]
     f.by_channel = [Count(k.value, channels[k]) for k in Channel if channels[k]]
-    f.by_locality = sorted((Count(k, n) for k, n in places.items()), key=lambda x: (x.key is None, -x.count, x.key or ""))
+    f.by_locality = sorted(
+        (Count(k, n) for k, n in places.items()),
+        key=lambda x: (x.key is None, -x.count, x.key or ""),
+    )
     return f

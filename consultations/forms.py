@@ -21,7 +21,9 @@ def options(table: dict) -> list[SelectChoice]:
     return [SelectChoice(value, text) for value, text in labels.choices(table)]
 
 
-OFFLINE_CHANNELS = [SelectChoice(ch.value, text) for ch, text in labels.CHANNELS.items() if ch != Channel.online]
+OFFLINE_CHANNELS = [
+    SelectChoice(ch.value, text) for ch, text in labels.CHANNELS.items() if ch != Channel.online
+]
 
 
 class DayField(StringField):
@@ -63,27 +65,54 @@ class ConsultationForm(FlaskForm):
     )
     summary = TextAreaField(
         _l("Summary"),
-        validators=[Optional(), Length(max=2000, message=_l("The summary can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("The summary can be at most %(max)d characters.")),
+        ],
         render_kw={"rows": 3, "maxlength": 2000},
     )
-    kind = SelectField(_l("Kind of consultation"), choices=options(labels.KINDS), default=Kind.comment.value, validate_choice=False)
-    category = SelectField(_l("Subject"), choices=options(labels.CATEGORIES), default=Category.other.value, validate_choice=False)
+    kind = SelectField(
+        _l("Kind of consultation"),
+        choices=options(labels.KINDS),
+        default=Kind.comment.value,
+        validate_choice=False,
+    )
+    category = SelectField(
+        _l("Subject"),
+        choices=options(labels.CATEGORIES),
+        default=Category.other.value,
+        validate_choice=False,
+    )
     locality = SelectField(_l("Commune or ward"), choices=[], validate_choice=False)
-    opens_at = DayField(_l("Opens on"), validators=[DataRequired(message=_l("Enter the opening date."))])
-    closes_at = DayField(_l("Last day for opinions"), validators=[DataRequired(message=_l("Enter the last day for opinions."))])
+    opens_at = DayField(
+        _l("Opens on"), validators=[DataRequired(message=_l("Enter the opening date."))]
+    )
+    closes_at = DayField(
+        _l("Last day for opinions"),
+        validators=[DataRequired(message=_l("Enter the last day for opinions."))],
+    )
     text = TextAreaField(
         _l("Draft text"),
-        validators=[Optional(), Length(max=200_000, message=_l("The draft can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=200_000, message=_l("The draft can be at most %(max)d characters.")),
+        ],
         render_kw={"rows": 18},
     )
     legal_basis = TextAreaField(
         _l("Legal basis"),
-        validators=[Optional(), Length(max=5000, message=_l("The legal basis can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=5000, message=_l("The legal basis can be at most %(max)d characters.")),
+        ],
         render_kw={"rows": 4, "maxlength": 5000},
     )
     meetings = TextAreaField(
         _l("Meetings"),
-        validators=[Optional(), Length(max=5000, message=_l("The meetings can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=5000, message=_l("The meetings can be at most %(max)d characters.")),
+        ],
         render_kw={"rows": 3, "maxlength": 5000},
     )
 
@@ -116,11 +145,17 @@ class ConsultationForm(FlaskForm):
 class SectionForm(FlaskForm):
     heading = StringField(
         _l("Heading"),
-        validators=[Optional(), Length(max=500, message=_l("The heading can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=500, message=_l("The heading can be at most %(max)d characters.")),
+        ],
     )
     text = TextAreaField(
         _l("Text"),
-        validators=[Optional(), Length(max=100_000, message=_l("The text can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=100_000, message=_l("The text can be at most %(max)d characters.")),
+        ],
         render_kw={"rows": 14},
     )
 
@@ -128,7 +163,10 @@ class SectionForm(FlaskForm):
 class CloseForm(FlaskForm):
     reason = TextAreaField(
         _l("Reason for closing early"),
-        validators=[Optional(), Length(max=2000, message=_l("The reason can be at most %(max)d characters."))],
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("The reason can be at most %(max)d characters.")),
+        ],
         render_kw={"rows": 3, "maxlength": 2000},
         id="close-reason",
     )
@@ -155,7 +193,9 @@ def _body_field(id_: str | None = None) -> TextAreaField:
 
 
 def _stance_field(id_: str | None = None) -> RadioField:
-    return RadioField(_l("Your position"), choices=options(labels.STANCES), validate_choice=False, id=id_)
+    return RadioField(
+        _l("Your position"), choices=options(labels.STANCES), validate_choice=False, id=id_
+    )
 
 
 class OpinionEditForm(FlaskForm):
@@ -202,8 +242,12 @@ class OfflineOpinionForm(OpinionForm):
 
     #: The village (or commune) the person lives in: public with the channel, and counted in
     #: the participation figures. Their name stays private unless they agreed to be named.
-    contributor_village = SelectField(_l("Village of the person"), choices=[], validate_choice=False)
-    contributor_name_public = BooleanField(_l("The person agreed that their name is shown in public"))
+    contributor_village = SelectField(
+        _l("Village of the person"), choices=[], validate_choice=False
+    )
+    contributor_name_public = BooleanField(
+        _l("The person agreed that their name is shown in public")
+    )
 
     #: Needed once the consultation has closed: only opinions received before the close count.
     received_at = DayField(_l("Date received"), validators=[Optional()], id="offline-received-at")
@@ -221,7 +265,9 @@ class OfflineOpinionForm(OpinionForm):
         units = []
         if locality is not None:
             units = [locality] + [
-                v for v in locality.children if v.kind == LocalityKind.village and v.merged_into_id is None
+                v
+                for v in locality.children
+                if v.kind == LocalityKind.village and v.merged_into_id is None
             ]
         self.contributor_village.choices = [SelectChoice("", _l("Not known"))] + [
             SelectChoice(u.code, u.name) for u in units

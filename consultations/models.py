@@ -150,8 +150,14 @@ class Consultation(db.Model):
     def _status_expression(cls):
         now = utcnow()
         return case(
-            (and_(cls.stored_status == Status.open, cls.closes_at <= now), literal(Status.closed.value)),
-            (and_(cls.stored_status == Status.open, cls.opens_at > now), literal(Status.draft.value)),
+            (
+                and_(cls.stored_status == Status.open, cls.closes_at <= now),
+                literal(Status.closed.value),
+            ),
+            (
+                and_(cls.stored_status == Status.open, cls.opens_at > now),
+                literal(Status.draft.value),
+            ),
             else_=cls.stored_status,
         )
 
@@ -230,7 +236,9 @@ class Opinion(db.Model):
     contributor_name: Mapped[str | None] = mapped_column(String(120))
     #: The offline contributor agreed to be named in public (the official ticked it; who and
     #: when are in the audit trail). Until then the public sees the channel and the village.
-    contributor_name_public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    contributor_name_public: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     #: The official who typed an offline opinion in.
     entered_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id"))
     #: Where the author lives (village when known), for participation figures.
@@ -238,7 +246,9 @@ class Opinion(db.Model):
     channel: Mapped[Channel] = mapped_column(_enum(Channel), default=Channel.online)
     stance: Mapped[Stance] = mapped_column(_enum(Stance))
     body: Mapped[str] = mapped_column(Text)
-    status: Mapped[OpinionStatus] = mapped_column(_enum(OpinionStatus), default=OpinionStatus.published)
+    status: Mapped[OpinionStatus] = mapped_column(
+        _enum(OpinionStatus), default=OpinionStatus.published
+    )
     #: YK-<year>-<6 digits>, unique forever.
     tracking_number: Mapped[str] = mapped_column(String(20), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

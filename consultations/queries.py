@@ -50,8 +50,18 @@ def paginate(stmt: Select, page: int, per_page: int, order: Sequence[Any] = ()) 
     ids = stmt.with_only_columns(entity.id)
     total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
     window = ids.limit(per_page).offset((page - 1) * per_page).scalar_subquery()
-    items = db.session.scalars(select(entity).where(entity.id.in_(window)).order_by(*order)).unique().all()
-    return Page(items=items, page=page, pages=max(1, math.ceil(total / per_page)), total=total, per_page=per_page)
+    items = (
+        db.session.scalars(select(entity).where(entity.id.in_(window)).order_by(*order))
+        .unique()
+        .all()
+    )
+    return Page(
+        items=items,
+        page=page,
+        pages=max(1, math.ceil(total / per_page)),
+        total=total,
+        per_page=per_page,
+    )
 
 
 def listing_order(q: str | None = None) -> tuple:
@@ -68,6 +78,7 @@ def listing_order(q: str | None = None) -> tuple:
 
 
 # --- the list of consultations --------------------------------------------------------------
+
 
 @dataclass
 class Filters:
@@ -136,8 +147,14 @@ def public_consultations(filters: Filters) -> Select:
 
 def listed_localities(selected: Locality | None = None) -> list[Locality]:
     """Localities that have public consultations, for the filter (plus the one filtered on)."""
-    has_public = select(Consultation.locality_id).where(Consultation.status != Status.draft).distinct()
-    rows = list(db.session.scalars(select(Locality).where(Locality.id.in_(has_public)).order_by(Locality.name)))
+    has_public = (
+        select(Consultation.locality_id).where(Consultation.status != Status.draft).distinct()
+    )
+    rows = list(
+        db.session.scalars(
+            select(Locality).where(Locality.id.in_(has_public)).order_by(Locality.name)
+        )
+    )
     if selected is not None and selected not in rows:
         rows.insert(0, selected)
     return rows
@@ -170,18 +187,25 @@ def official_localities(user: Any) -> list[Locality]:
     ids: set[int] = set()
     for locality_id in held:
         ids.update(descendant_ids(locality_id))
-    rows = db.session.scalars(select(Locality).where(Locality.id.in_(ids), Locality.merged_into_id.is_(None)))
+    rows = db.session.scalars(
+        select(Locality).where(Locality.id.in_(ids), Locality.merged_into_id.is_(None))
+    )
     # Their own units first, then the rest by name.
     return sorted(rows, key=lambda loc: (loc.id not in held, loc.kind.value != "commune", loc.name))
 
 
 # --- one consultation ----------------------------------------------------------------------
 
+
 def load_consultation(consultation_id: int, *, attachments: bool = True) -> Consultation | None:
     """A consultation with its articles (joined to it) and attachments (a query more)."""
     if not (0 < consultation_id < 2**63):
         return None
-    return db.session.scalars(_consultation_stmt(attachments), {"id": consultation_id}).unique().first()
+    return (
+        db.session.scalars(_consultation_stmt(attachments), {"id": consultation_id})
+        .unique()
+        .first()
+    )
 
 
 @functools.cache
@@ -212,7 +236,11 @@ def opinions_page(
     found in the index at the same cost however far into the list, and unshaken by new
     opinions arriving meanwhile; ``page`` is then ignored."""
     # The village too: an offline contributor is shown by channel and village (authors.py).
-    options = [joinedload(Opinion.author), joinedload(Opinion.response), joinedload(Opinion.locality)]
+    options = [
+        joinedload(Opinion.author),
+        joinedload(Opinion.response),
+        joinedload(Opinion.locality),
+    ]
     if history:
         options.append(selectinload(Opinion.revisions))
     where = [Opinion.consultation_id == c.id]
@@ -229,9 +257,20 @@ def opinions_page(
         ids = ids.where(Opinion.id > after)
     else:
         ids = ids.offset((page - 1) * per_page)
-    stmt = select(Opinion).where(Opinion.id.in_(ids.scalar_subquery())).options(*options).order_by(order)
+    stmt = (
+        select(Opinion)
+        .where(Opinion.id.in_(ids.scalar_subquery()))
+        .options(*options)
+        .order_by(order)
+    )
     items = db.session.scalars(stmt).unique().all()
-    return Page(items=items, page=page, pages=max(1, math.ceil(total / per_page)), total=total, per_page=per_page)
+    return Page(
+        items=items,
+        page=page,
+        pages=max(1, math.ceil(total / per_page)),
+        total=total,
+        per_page=per_page,
+    )
 
 
 def days_left(c: Consultation) -> int:

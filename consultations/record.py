@@ -112,7 +112,11 @@ def opinion_rows_select(consultation_id: int, *, by_section: bool = False, raw: 
 
 
 def opinion_rows(
-    consultation_id: int, *, by_section: bool = False, session: Session | None = None, raw: bool = False
+    consultation_id: int,
+    *,
+    by_section: bool = False,
+    session: Session | None = None,
+    raw: bool = False,
 ):
     """The rows of :func:`opinion_rows_select` (plain tuples), fetched in batches of 1,000: a
     server-side cursor on PostgreSQL, so memory stays bounded. ``session`` lets a streamed
@@ -121,7 +125,9 @@ def opinion_rows(
     # which cost a fifth of a 100,000-row export (bench/).
     connection = (session or db.session).connection()
     return connection.execute(
-        opinion_rows_select(consultation_id, by_section=by_section, raw=raw).execution_options(yield_per=1000)
+        opinion_rows_select(consultation_id, by_section=by_section, raw=raw).execution_options(
+            yield_per=1000
+        )
     )
 
 
@@ -134,6 +140,7 @@ def iter_opinions(
 
 
 # --- the record as shown ----------------------------------------------------------------------
+
 
 @dataclass
 class RecordData:
@@ -165,17 +172,24 @@ def load_record(c: Consultation) -> RecordData:
         db.session.scalars(select(Review).where(Review.consultation_id == c.id).order_by(Review.id))
     )
     rec = db.session.scalar(select(Record).where(Record.consultation_id == c.id))
-    return RecordData(consultation=c, sections=list(c.sections), figures=figures(c), reviews=reviews, record=rec)
+    return RecordData(
+        consultation=c, sections=list(c.sections), figures=figures(c), reviews=reviews, record=rec
+    )
 
 
 # --- canonical serialisation and hash -----------------------------------------------------------
+
 
 def _iso(dt: datetime | None) -> str | None:
     return dt.astimezone(UTC).isoformat(timespec="seconds") if dt else None
 
 
 def canonical_json(
-    c: Consultation, *, conclusion: str, published_at: datetime, signer: tuple[str, str] | None = None
+    c: Consultation,
+    *,
+    conclusion: str,
+    published_at: datetime,
+    signer: tuple[str, str] | None = None,
 ) -> str:
     """The record as canonical JSON (sorted keys, no insignificant whitespace, UTF-8 text).
 
@@ -190,7 +204,11 @@ def canonical_json(
     for *fields, summary in rows:
         r = OpinionRow(*fields)
         status = _value(r.status)
-        answer = None if r.response_id is None else {"outcome": _value(r.outcome), "explanation": r.explanation}
+        answer = (
+            None
+            if r.response_id is None
+            else {"outcome": _value(r.outcome), "explanation": r.explanation}
+        )
         if answer is not None and summary:
             answer["summary"] = summary
         opinions.append(
@@ -225,7 +243,9 @@ def canonical_json(
             "closed_early_at": _iso(c.closed_early_at),
             "close_reason": c.close_reason,
         },
-        "sections": [{"position": s.position, "heading": s.heading, "text": s.text} for s in c.sections],
+        "sections": [
+            {"position": s.position, "heading": s.heading, "text": s.text} for s in c.sections
+        ],
         "opinions": opinions,
         "reviews": [
             {"id": rid, "body": body, "created_at": _iso(at), "attachment": name}
@@ -234,7 +254,9 @@ def canonical_json(
         "conclusion": conclusion,
         "published_at": _iso(published_at),
     }
-    doc["consultation"].update((k, v) for k, v in (("legal_basis", c.legal_basis), ("meetings", c.meetings)) if v)
+    doc["consultation"].update(
+        (k, v) for k, v in (("legal_basis", c.legal_basis), ("meetings", c.meetings)) if v
+    )
     if signer:
         doc["signer"] = {"name": signer[0], "title": signer[1]}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -257,10 +279,14 @@ def verify_record(rec: Record) -> Verification:
     """Recompute the canonical serialisation from today's data and compare it with the hash."""
     c = rec.consultation
     signer = (rec.signer_name, rec.signer_title or "") if rec.signer_name else None
-    computed = canonical_json(c, conclusion=rec.conclusion, published_at=rec.published_at, signer=signer)
+    computed = canonical_json(
+        c, conclusion=rec.conclusion, published_at=rec.published_at, signer=signer
+    )
     computed_hash = content_hash(computed)
     ok = computed_hash == rec.content_hash and content_hash(rec.canonical) == rec.content_hash
-    return Verification(ok, rec.content_hash, computed_hash, [] if ok else _differences(rec.canonical, computed))
+    return Verification(
+        ok, rec.content_hash, computed_hash, [] if ok else _differences(rec.canonical, computed)
+    )
 
 
 def _differences(stored: str, computed: str) -> list[str]:
@@ -277,17 +303,21 @@ def _differences(stored: str, computed: str) -> list[str]:
 
 # --- services ---------------------------------------------------------------------------------
 
+
 def unanswered_count(consultation_id: int) -> int:
     """Opinions that still need an answer: every one but the withdrawn needs one."""
-    return db.session.scalar(
-        select(func.count())
-        .select_from(Opinion)
-        .where(
-            Opinion.consultation_id == consultation_id,
-            Opinion.status != OpinionStatus.withdrawn,
-            Opinion.response_id.is_(None),
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Opinion)
+            .where(
+                Opinion.consultation_id == consultation_id,
+                Opinion.status != OpinionStatus.withdrawn,
+                Opinion.response_id.is_(None),
+            )
         )
-    ) or 0
+        or 0
+    )
 
 
 def _signer(name: str, title: str) -> tuple[str, str]:
@@ -295,15 +325,25 @@ def _signer(name: str, title: str) -> tuple[str, str]:
     if not name:
         raise InvalidInput(_("Write the name of the person who signs the record."), "signer_name")
     if len(name) > SIGNER_NAME_MAX:
-        raise InvalidInput(_("The signer's name can be at most %(n)d characters.", n=SIGNER_NAME_MAX), "signer_name")
+        raise InvalidInput(
+            _("The signer's name can be at most %(n)d characters.", n=SIGNER_NAME_MAX),
+            "signer_name",
+        )
     if not title:
-        raise InvalidInput(_("Write the title of the person who signs, for example Chairman."), "signer_title")
+        raise InvalidInput(
+            _("Write the title of the person who signs, for example Chairman."), "signer_title"
+        )
     if len(title) > SIGNER_TITLE_MAX:
-        raise InvalidInput(_("The signer's title can be at most %(n)d characters.", n=SIGNER_TITLE_MAX), "signer_title")
+        raise InvalidInput(
+            _("The signer's title can be at most %(n)d characters.", n=SIGNER_TITLE_MAX),
+            "signer_title",
+        )
     return name, title
 
 
-def publish_record(c: Consultation, *, by: User, conclusion: str, signer_name: str, signer_title: str) -> Record:
+def publish_record(
+    c: Consultation, *, by: User, conclusion: str, signer_name: str, signer_title: str
+) -> Record:
     """Publish the record of a closed consultation: hash it, conclude and freeze it; the
     signer (name and title) is printed in the signature block and hashed with the rest."""
     # Two publishes, or a publish and an answer, never overlap (consultations/locking.py).
@@ -316,7 +356,9 @@ def publish_record(c: Consultation, *, by: User, conclusion: str, signer_name: s
     if not conclusion:
         raise InvalidInput(_("Write the conclusion of the consultation."), "conclusion")
     if len(conclusion) > CONCLUSION_MAX:
-        raise InvalidInput(_("The conclusion can be at most %(n)d characters.", n=CONCLUSION_MAX), "conclusion")
+        raise InvalidInput(
+            _("The conclusion can be at most %(n)d characters.", n=CONCLUSION_MAX), "conclusion"
+        )
     signer = _signer(signer_name, signer_title)
     missing = unanswered_count(c.id)
     if missing:
@@ -356,12 +398,16 @@ def publish_record(c: Consultation, *, by: User, conclusion: str, signer_name: s
     return rec
 
 
-def add_review(c: Consultation, *, by: User, body: str, filename: str | None = None, data: bytes | None = None) -> Review:
+def add_review(
+    c: Consultation, *, by: User, body: str, filename: str | None = None, data: bytes | None = None
+) -> Review:
     """Attach a formal review (phản biện) while the consultation is open or closed.
 
     ``data`` is an optional PDF, checked by its content, stored under a random name."""
     if c.status == Status.concluded:
-        raise StateError(_("The record of this consultation is published and can no longer change."))
+        raise StateError(
+            _("The record of this consultation is published and can no longer change.")
+        )
     if c.status not in (Status.open, Status.closed):
         raise StateError(_("A review can be added only while the consultation is open or closed."))
     body = clean_text(body)
@@ -374,7 +420,8 @@ def add_review(c: Consultation, *, by: User, body: str, filename: str | None = N
         limit = int(current_app.config["UPLOAD_MAX_BYTES"])
         if len(data) > limit:
             raise InvalidInput(
-                _("The file is too large: at most %(mb)d MB.", mb=limit // (1024 * 1024)), "attachment"
+                _("The file is too large: at most %(mb)d MB.", mb=limit // (1024 * 1024)),
+                "attachment",
             )
         if not data.startswith(PDF_MAGIC):
             raise InvalidInput(_("Only PDF files can be attached."), "attachment")

@@ -11,6 +11,7 @@ the very same statements; the listeners below make ``db.create_all()`` (the test
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -32,8 +33,16 @@ from core.textutil import fold, search_terms
 
 _WORD = re.compile(r"\w+")
 #: VNI digits of the Vietnamese marks (after NFD): circumflex 6, breve 8, horn 7, tones 1 to 5.
-_MARKS = {"\u0302": "6", "\u0306": "8", "\u031b": "7", "\u0301": "1", "\u0300": "2",
-          "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+_MARKS = {
+    "\u0302": "6",
+    "\u0306": "8",
+    "\u031b": "7",
+    "\u0301": "1",
+    "\u0300": "2",
+    "\u0309": "3",
+    "\u0303": "4",
+    "\u0323": "5",
+}
 
 
 def exact_token(word: str) -> str | None:
@@ -62,10 +71,13 @@ def index_text(text: str | None) -> str:
     folded = fold(text)
     words = _WORD.findall(folded)
     exact = dict.fromkeys(
-        t for t in (exact_token(w) for w in _WORD.findall(unicodedata.normalize("NFC", text or ""))) if t
+        t
+        for t in (exact_token(w) for w in _WORD.findall(unicodedata.normalize("NFC", text or "")))
+        if t
     )
-    pairs = dict.fromkeys(_pair_token(a, b) for a, b in zip(words, words[1:], strict=False))
+    pairs = dict.fromkeys(_pair_token(a, b) for a, b in itertools.pairwise(words))
     return "\n".join(part for part in (folded, " ".join(exact), " ".join(pairs)) if part)
+
 
 # --- SQLite: FTS5, external content over consultation.search_folded ---------------------------
 
@@ -159,6 +171,7 @@ for _statement in POSTGRES_DROP_DDL:
 
 # --- the query --------------------------------------------------------------------------------
 
+
 def _fts_query(terms: list[str]) -> str:
     # Each folded word as a quoted prefix: every word must match ("dat" "dai"*), and nothing
     # the visitor typed can be read as FTS5 syntax.
@@ -180,7 +193,7 @@ def _ranked(query: str | None) -> _Ranked | None:
         return None
     typed = _WORD.findall(unicodedata.normalize("NFC", query or ""))[: len(terms)]
     exact = [t for t in (exact_token(w) for w in typed) if t]
-    pairs = [_pair_token(a, b) for a, b in zip(terms, terms[1:], strict=False)]
+    pairs = [_pair_token(a, b) for a, b in itertools.pairwise(terms)]
     # A level that does not apply asks for the whole words again, so the SQL stays the same.
     return _Ranked(exact=exact or terms, pairs=pairs or terms, whole=terms)
 
@@ -217,7 +230,10 @@ def search_rank(query: str | None) -> ColumnElement | None:
         }
         return text(_SQLITE_RANK).bindparams(**params)
     # \w+ tokens hold no quote or backslash.
-    params = {f"rank_{name}": " & ".join(f"'{t}'" for t in getattr(ranked, name)) for name, _weight in _WEIGHTS}
+    params = {
+        f"rank_{name}": " & ".join(f"'{t}'" for t in getattr(ranked, name))
+        for name, _weight in _WEIGHTS
+    }
     return text(_POSTGRES_RANK).bindparams(**params)
 
 
@@ -235,6 +251,6 @@ def search_condition(query: str | None) -> ColumnElement[bool] | None:
         ).bindparams(fts_query=_fts_query(terms))
     # Each word a quoted prefix ('dat':* & 'dai':*); \w+ words hold no quote or backslash.
     tsquery = " & ".join(f"'{t}':*" for t in terms)
-    return text(f"{POSTGRES_TSV_EXPRESSION} @@ to_tsquery('simple'::regconfig, :tsquery)").bindparams(
-        tsquery=tsquery
-    )
+    return text(
+        f"{POSTGRES_TSV_EXPRESSION} @@ to_tsquery('simple'::regconfig, :tsquery)"
+    ).bindparams(tsquery=tsquery)

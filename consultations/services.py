@@ -48,6 +48,7 @@ from localities.models import Locality
 
 BODY_MAX = 5000
 
+
 def _folded_search_text(c: Consultation, sections: list[Section] | list[DraftSection]) -> str:
     parts = [c.title, c.summary or ""] + [f"{s.heading}\n{s.text}" for s in sections]
     return index_text("\n".join(parts))
@@ -64,6 +65,7 @@ def _set_sections(c: Consultation, text: str) -> None:
 
 
 # --- consultations ---------------------------------------------------------------------------
+
 
 def min_days(kind: Kind) -> int:
     """The shortest comment period the law asks for this kind of consultation."""
@@ -134,11 +136,16 @@ def update_consultation(
     """Edit a draft (or one opened for a date still to come); once open only the closing date
     may change (see ``extend_consultation``). A change of dates is kept in the audit trail."""
     if c.status != Status.draft:
-        raise StateError(_("Only a draft can be edited. An open consultation can only be extended or closed."))
+        raise StateError(
+            _("Only a draft can be edited. An open consultation can only be extended or closed.")
+        )
     if is_opening_fixed(c):
         now = utcnow()
         if opens_at < local_day_start(local_date(now)):
-            raise InvalidInput(_("This consultation has been opened: its opening date cannot be in the past."), "opens_at")
+            raise InvalidInput(
+                _("This consultation has been opened: its opening date cannot be in the past."),
+                "opens_at",
+            )
         opens_at = max(opens_at, now)  # today: it opens now, as ``open_consultation`` does
     check_period(kind, opens_at, closes_at)
     old_dates = (c.opens_at, c.closes_at)
@@ -154,8 +161,10 @@ def update_consultation(
     dates = {}
     if old_dates != (opens_at, closes_at):
         dates = {
-            "old_opens_at": old_dates[0].isoformat(), "new_opens_at": opens_at.isoformat(),
-            "old_closes_at": old_dates[1].isoformat(), "new_closes_at": closes_at.isoformat(),
+            "old_opens_at": old_dates[0].isoformat(),
+            "new_opens_at": opens_at.isoformat(),
+            "old_closes_at": old_dates[1].isoformat(),
+            "new_closes_at": closes_at.isoformat(),
         }
     audit("consultation.edit", c, by=by, locality_id=c.locality_id, **dates)
     return c
@@ -181,7 +190,9 @@ def open_consultation(c: Consultation, *, by: User) -> Consultation:
         raise InvalidInput(_("Add the draft text before opening the consultation."), "text")
     opens_at = max(c.opens_at, now)
     if c.closes_at <= now:
-        raise InvalidInput(_("The closing date has passed. Choose a later closing date."), "closes_at")
+        raise InvalidInput(
+            _("The closing date has passed. Choose a later closing date."), "closes_at"
+        )
     check_period(c.kind, opens_at, c.closes_at)
     c.opens_at = opens_at
     c.stored_status = Status.open
@@ -196,11 +207,20 @@ def extend_consultation(c: Consultation, *, by: User, closes_at: datetime) -> Co
     if c.status not in (Status.open, Status.draft) or c.stored_status != Status.open:
         raise StateError(_("Only an open consultation can be extended."))
     if closes_at <= c.closes_at:
-        raise InvalidInput(_("The new closing date must be later than the current one."), "closes_at")
+        raise InvalidInput(
+            _("The new closing date must be later than the current one."), "closes_at"
+        )
     old = c.closes_at
     c.closes_at = closes_at
     db.session.flush()
-    audit("consultation.extend", c, by=by, locality_id=c.locality_id, old=old.isoformat(), new=closes_at.isoformat())
+    audit(
+        "consultation.extend",
+        c,
+        by=by,
+        locality_id=c.locality_id,
+        old=old.isoformat(),
+        new=closes_at.isoformat(),
+    )
     return c
 
 
@@ -212,7 +232,12 @@ def close_consultation(c: Consultation, *, by: User, reason: str | None) -> Cons
     now = utcnow()
     if now < c.closes_at:
         if not reason:
-            raise InvalidInput(_("Give the reason for closing before the planned date; it will be shown publicly."), "reason")
+            raise InvalidInput(
+                _(
+                    "Give the reason for closing before the planned date; it will be shown publicly."
+                ),
+                "reason",
+            )
         c.closed_early_at = now
         c.close_reason = reason[:2000]
         c.closes_at = now
@@ -224,10 +249,13 @@ def close_consultation(c: Consultation, *, by: User, reason: str | None) -> Cons
 
 def ensure_not_concluded(c: Consultation) -> None:
     if c.status == Status.concluded:
-        raise StateError(_("The record of this consultation is published and can no longer change."))
+        raise StateError(
+            _("The record of this consultation is published and can no longer change.")
+        )
 
 
 # --- opinions --------------------------------------------------------------------------------
+
 
 def next_tracking_number(year: int) -> str:
     """Hand out the next number of the year. The counter row is updated in the caller's
@@ -301,20 +329,30 @@ def post_opinion(
         # online opinion needs an open consultation and takes no lock (consultations/locking.py).
         c = lock_consultation(c.id)
         if c.status not in (Status.open, Status.closed):
-            raise StateError(_("Offline opinions can be entered only while the consultation is open or closed, before the record is published."))
+            raise StateError(
+                _(
+                    "Offline opinions can be entered only while the consultation is open or closed, before the record is published."
+                )
+            )
         contributor_name = clean_text(contributor_name)[:120]
         if not contributor_name:
-            raise InvalidInput(_("Enter the name of the person who gave this opinion."), "contributor_name")
+            raise InvalidInput(
+                _("Enter the name of the person who gave this opinion."), "contributor_name"
+            )
         received_at = min(received_at or now, now)
         if received_at >= c.closes_at:
-            raise InvalidInput(_("Only opinions received before the close can be entered."), "received_at")
+            raise InvalidInput(
+                _("Only opinions received before the close can be entered."), "received_at"
+            )
         # The day it opened counts whole: a paper handed in that morning, before the hour the
         # consultation was opened on the site, is still an opinion of this consultation.
         opened = min((d for d in (c.opened_at, c.opens_at) if d is not None), default=None)
         if opened is not None and to_local(received_at).date() < to_local(opened).date():
             raise InvalidInput(
-                _("An opinion cannot have been received before the consultation opened (%(date)s).",
-                  date=f"{to_local(opened).day}/{to_local(opened).month}/{to_local(opened).year}"),
+                _(
+                    "An opinion cannot have been received before the consultation opened (%(date)s).",
+                    date=f"{to_local(opened).day}/{to_local(opened).month}/{to_local(opened).year}",
+                ),
                 "received_at",
             )
     elif c.status != Status.open:
@@ -327,7 +365,9 @@ def post_opinion(
         "author_id": None if offline else by.id,
         "entered_by_id": by.id if offline else None,
         "contributor_name": contributor_name if offline else None,
-        "locality_id": (contributor_locality.id if contributor_locality else None) if offline else by.locality_id,
+        "locality_id": (contributor_locality.id if contributor_locality else None)
+        if offline
+        else by.locality_id,
         "contributor_name_public": bool(contributor_name_public) if offline else False,
         "channel": channel,
         "stance": stance,
@@ -404,11 +444,23 @@ def edit_opinion(opinion: Opinion, *, by: User, body: str, stance: Stance) -> Op
         return opinion
     now = utcnow()
     db.session.add(
-        OpinionRevision(opinion=opinion, body=opinion.body, stance=opinion.stance, replaced_at=now, replaced_by_id=by.id)
+        OpinionRevision(
+            opinion=opinion,
+            body=opinion.body,
+            stance=opinion.stance,
+            replaced_at=now,
+            replaced_by_id=by.id,
+        )
     )
     opinion.body, opinion.stance, opinion.edited_at = body, stance, now
     db.session.flush()
-    audit("opinion.edit", opinion, by=by, locality_id=opinion.consultation.locality_id, tracking_number=opinion.tracking_number)
+    audit(
+        "opinion.edit",
+        opinion,
+        by=by,
+        locality_id=opinion.consultation.locality_id,
+        tracking_number=opinion.tracking_number,
+    )
     return opinion
 
 
@@ -418,7 +470,13 @@ def withdraw_opinion(opinion: Opinion, *, by: User) -> Opinion:
     opinion.status = OpinionStatus.withdrawn
     opinion.withdrawn_at = utcnow()
     db.session.flush()
-    audit("opinion.withdraw", opinion, by=by, locality_id=opinion.consultation.locality_id, tracking_number=opinion.tracking_number)
+    audit(
+        "opinion.withdraw",
+        opinion,
+        by=by,
+        locality_id=opinion.consultation.locality_id,
+        tracking_number=opinion.tracking_number,
+    )
     return opinion
 
 
@@ -432,19 +490,25 @@ def flag_opinion(opinion: Opinion, *, by: User, reason: str) -> Flag | None:
     _lock_opinion(opinion)
     if opinion.status != OpinionStatus.published:
         raise StateError(_("Only a published opinion can be reported."))
-    existing = db.session.scalar(select(Flag).where(Flag.opinion_id == opinion.id, Flag.user_id == by.id))
+    existing = db.session.scalar(
+        select(Flag).where(Flag.opinion_id == opinion.id, Flag.user_id == by.id)
+    )
     if existing is not None:
         return None
     flag = Flag(opinion=opinion, user_id=by.id, reason=reason[:1000])
     db.session.add(flag)
     opinion.flag_count = Opinion.flag_count + 1
     db.session.flush()
-    audit("opinion.flag", opinion, by=by, locality_id=opinion.consultation.locality_id, reason=flag.reason)
+    audit(
+        "opinion.flag",
+        opinion,
+        by=by,
+        locality_id=opinion.consultation.locality_id,
+        reason=flag.reason,
+    )
     return flag
 
 
 def stance_counts(consultation_id: int) -> dict[int | None, dict[str, int]]:
     """Published opinions per section (None = whole draft) and stance, from the tally."""
     return tally.read(consultation_id).stance_counts()
-
-

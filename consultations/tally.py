@@ -42,9 +42,7 @@ _KEY = "consultation_id, section_key, status, stance, answered"
 
 
 def _values(row: str, answered: str) -> str:
-    return (
-        f"{row}.consultation_id, COALESCE({row}.section_id, 0), {row}.status, {row}.stance, {answered}"
-    )
+    return f"{row}.consultation_id, COALESCE({row}.section_id, 0), {row}.status, {row}.stance, {answered}"
 
 
 def _match(row: str, answered: str) -> str:
@@ -79,7 +77,9 @@ _SQ_OLD = "(old.response_id IS NOT NULL)"
 #: ``consultation.opinion_count`` (opinions received, never decreased) is bumped by the insert
 #: triggers too: one statement fewer on every post, the busiest write (bench/). SQLite updates
 #: its row in place, row by row; PostgreSQL's trigger is below.
-_COUNT = "UPDATE consultation SET opinion_count = opinion_count + 1 WHERE id = {row}.consultation_id"
+_COUNT = (
+    "UPDATE consultation SET opinion_count = opinion_count + 1 WHERE id = {row}.consultation_id"
+)
 
 
 def _sqlite_create(count: bool) -> tuple[str, ...]:
@@ -130,10 +130,10 @@ BEGIN
         RETURN NULL;
     END IF;
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
-        {_remove('OLD', _PG_OLD)};
+        {_remove("OLD", _PG_OLD)};
     END IF;
     IF TG_OP IN ('UPDATE', 'INSERT') THEN
-        {_add('NEW', _PG_NEW)};
+        {_add("NEW", _PG_NEW)};
     END IF;
     RETURN NULL;
 END
@@ -186,7 +186,9 @@ def rebuild(connection: Connection) -> None:
 # The triggers are on ``opinion``; their bodies find ``opinion_tally`` when they run.
 for _dialect, _statements in {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}.items():
     for _statement in _statements:
-        event.listen(Opinion.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect))
+        event.listen(
+            Opinion.__table__, "after_create", DDL(_statement).execute_if(dialect=_dialect)
+        )
 
 
 # --- reading --------------------------------------------------------------------------------
@@ -228,4 +230,3 @@ def read(consultation_id: int) -> Tally:
         ).where(OpinionTally.consultation_id == consultation_id, OpinionTally.n != 0)
     ).all()
     return Tally({(r[0], r[1], r[2], bool(r[3])): r[4] for r in rows})
-

@@ -26,7 +26,10 @@ NUMBER = re.compile(r"YK-\d{4}-\d{6}")
 class TrackForm(Form):
     """A GET form without a CSRF token: the page needs no session and can be cached."""
 
-    number = StringField(_l("Tracking number"), render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "text"})
+    number = StringField(
+        _l("Tracking number"),
+        render_kw={"autocomplete": "off", "spellcheck": "false", "inputmode": "text"},
+    )
 
 
 def normalise(raw: str) -> str:
@@ -43,18 +46,26 @@ def track():
     number = normalise(raw)
     if not NUMBER.fullmatch(number):
         form.number.errors = [
-            _("Enter the tracking number as it is printed on your receipt, for example YK-2026-000123.")
+            _(
+                "Enter the tracking number as it is printed on your receipt, for example YK-2026-000123."
+            )
         ]
         return render_template("consultations/track.html", form=form, opinion=None), 400
     opinion = db.session.scalar(select(Opinion).where(Opinion.tracking_number == number))
     if opinion is None or not can.can_view_consultation(current_user, opinion.consultation):
         form.number.errors = [
-            _("No opinion has the tracking number %(number)s. Check the number on your receipt.", number=number)
+            _(
+                "No opinion has the tracking number %(number)s. Check the number on your receipt.",
+                number=number,
+            )
         ]
         return render_template("consultations/track.html", form=form, opinion=None), 404
     form.number.data = number
     return render_template(
-        "consultations/track.html", form=form, opinion=opinion, c=opinion.consultation,
+        "consultations/track.html",
+        form=form,
+        opinion=opinion,
+        c=opinion.consultation,
         # Never the offline contributor's name unless they agreed (consultations/authors.py).
         author=public_author(opinion),
     )

@@ -77,7 +77,11 @@ def _field_error(form: FlaskForm, exc: InvalidInput) -> None:
 
 
 def _opinion_url(opinion: Opinion) -> str:
-    return url_for("consultations.show", consultation_id=opinion.consultation_id, _anchor=f"opinion-{opinion.id}")
+    return url_for(
+        "consultations.show",
+        consultation_id=opinion.consultation_id,
+        _anchor=f"opinion-{opinion.id}",
+    )
 
 
 def _show_url(consultation_id: int) -> str:
@@ -107,12 +111,16 @@ def login_then(next_url):
 
 # --- the list ---------------------------------------------------------------------------------
 
+
 @bp.get("/")
 def index():
     """List public consultations, with filters and a diacritic-free search."""
     filters = queries.parse_filters(request.args)
     page = queries.paginate(
-        queries.public_consultations(filters), page_arg(), _per_page("CONSULTATIONS_PER_PAGE"), queries.listing_order(filters.q)
+        queries.public_consultations(filters),
+        page_arg(),
+        _per_page("CONSULTATIONS_PER_PAGE"),
+        queries.listing_order(filters.q),
     )
     drafts = queries.drafts_for(current_user) if page.page == 1 else []
     return render_template(
@@ -128,6 +136,7 @@ def index():
 
 # --- creating and editing -------------------------------------------------------------------
 
+
 def _locality_choices(form: ConsultationForm, extra=None) -> None:
     localities = queries.official_localities(_user())
     if extra is not None and extra not in localities:
@@ -140,8 +149,13 @@ def _period(form: ConsultationForm):
 
 
 def _check_locality_allowed(form: ConsultationForm) -> bool:
-    if form.locality_obj is not None and not can.can_create_consultation(current_user, form.locality_obj):
-        form.locality.errors = [*form.locality.errors, _("You can only create consultations for your own commune or ward.")]
+    if form.locality_obj is not None and not can.can_create_consultation(
+        current_user, form.locality_obj
+    ):
+        form.locality.errors = [
+            *form.locality.errors,
+            _("You can only create consultations for your own commune or ward."),
+        ]
         return False
     return True
 
@@ -184,7 +198,10 @@ def _editable(consultation_id: int) -> Consultation:
     if not can.can_edit_consultation(current_user, c):
         refuse(403)
     if not can.can_edit_draft(current_user, c):
-        refuse(409, _("Only a draft can be edited. An open consultation can only be extended or closed."))
+        refuse(
+            409,
+            _("Only a draft can be edited. An open consultation can only be extended or closed."),
+        )
     return c
 
 
@@ -230,7 +247,9 @@ def edit(consultation_id: int):
     return render_template("consultations/form.html", form=form, consultation=c), status
 
 
-@bp.route("/consultations/<int:consultation_id>/sections/<int:section_id>/edit", methods=["GET", "POST"])
+@bp.route(
+    "/consultations/<int:consultation_id>/sections/<int:section_id>/edit", methods=["GET", "POST"]
+)
 @login_required
 def edit_section(consultation_id: int, section_id: int):
     """Edit one article of a draft."""
@@ -241,7 +260,9 @@ def edit_section(consultation_id: int, section_id: int):
     form = SectionForm(obj=None if request.method == "POST" else section)
     if form.validate_on_submit():
         try:
-            services.update_section(section, by=_user(), heading=form.heading.data or "", text=form.text.data or "")
+            services.update_section(
+                section, by=_user(), heading=form.heading.data or "", text=form.text.data or ""
+            )
         except StateError as exc:
             refuse(409, exc.message)
         except InvalidInput as exc:
@@ -249,12 +270,17 @@ def edit_section(consultation_id: int, section_id: int):
         else:
             db.session.commit()
             flash(_("The article was saved."), "success")
-            return redirect(url_for("consultations.show", consultation_id=c.id, _anchor=f"section-{section.id}"))
+            return redirect(
+                url_for("consultations.show", consultation_id=c.id, _anchor=f"section-{section.id}")
+            )
     status = 400 if form.is_submitted() else 200
-    return render_template("consultations/section_form.html", form=form, consultation=c, section=section), status
+    return render_template(
+        "consultations/section_form.html", form=form, consultation=c, section=section
+    ), status
 
 
 # --- opening, extending, closing --------------------------------------------------------------
+
 
 def _managed(consultation_id: int, predicate) -> Consultation:
     c = _visible(consultation_id)
@@ -274,10 +300,15 @@ def open_(consultation_id: int):
         refuse(409, exc.message)
     except InvalidInput as exc:
         db.session.rollback()
-        return _render_show(queries.load_consultation(consultation_id), status=400, action_error=exc.message)
+        return _render_show(
+            queries.load_consultation(consultation_id), status=400, action_error=exc.message
+        )
     db.session.commit()
     if c.is_scheduled:
-        flash(_("The consultation will open on %(date)s.", date=short_date(local_date(c.opens_at))), "success")
+        flash(
+            _("The consultation will open on %(date)s.", date=short_date(local_date(c.opens_at))),
+            "success",
+        )
     else:
         flash(_("The consultation is open for opinions."), "success")
     return redirect(url_for("consultations.show", consultation_id=c.id))
@@ -318,12 +349,19 @@ def extend(consultation_id: int):
             _field_error(form, exc)
         else:
             db.session.commit()
-            flash(_("Opinions are now accepted until %(date)s.", date=short_date(closing_date(c.closes_at))), "success")
+            flash(
+                _(
+                    "Opinions are now accepted until %(date)s.",
+                    date=short_date(closing_date(c.closes_at)),
+                ),
+                "success",
+            )
             return redirect(url_for("consultations.show", consultation_id=c.id))
     return _render_show(queries.load_consultation(consultation_id), status=400, extend_form=form)
 
 
 # --- the consultation page --------------------------------------------------------------------
+
 
 def _section_arg(c: Consultation) -> Section | None:
     try:
@@ -347,12 +385,23 @@ def _blank(form_class, c: Consultation | None = None):
     return form
 
 
-def _render_show(c: Consultation, *, status: int = 200, opinion_form=None, offline_form=None,
-                 close_form=None, extend_form=None, action_error: str | None = None):
+def _render_show(
+    c: Consultation,
+    *,
+    status: int = 200,
+    opinion_form=None,
+    offline_form=None,
+    close_form=None,
+    extend_form=None,
+    action_error: str | None = None,
+):
     section = _section_arg(c)
     counts = tally.read(c.id)
     opinions = queries.opinions_page(
-        c, page=page_arg(), per_page=_per_page("OPINIONS_PER_PAGE"), section_id=section.id if section else None,
+        c,
+        page=page_arg(),
+        per_page=_per_page("OPINIONS_PER_PAGE"),
+        section_id=section.id if section else None,
         total=counts.total(section.id if section else None),
     )
     # A visitor who is not logged in sees none of the forms: building them would sign a CSRF
@@ -397,6 +446,7 @@ def show(consultation_id: int):
 
 # --- opinions ---------------------------------------------------------------------------------
 
+
 @bp.post("/consultations/<int:consultation_id>/opinions")
 @login_then(lambda consultation_id: _show_url(consultation_id) + "#give-opinion")
 def post_opinion(consultation_id: int):
@@ -407,7 +457,12 @@ def post_opinion(consultation_id: int):
         if not can.can_enter_offline_opinion(current_user, c):
             refuse(403, _("Only officials of this locality can enter opinions received offline."))
         if c.status not in (Status.open, Status.closed):
-            refuse(409, _("Offline opinions can be entered only while the consultation is open or closed, before the record is published."))
+            refuse(
+                409,
+                _(
+                    "Offline opinions can be entered only while the consultation is open or closed, before the record is published."
+                ),
+            )
         form = OfflineOpinionForm()
     else:
         if not can.can_post_opinion(current_user, c):
@@ -427,8 +482,12 @@ def post_opinion(consultation_id: int):
                 channel=Channel(form.channel.data) if offline else Channel.online,
                 contributor_name=form.contributor_name.data if offline else None,
                 contributor_locality=form.village_obj if offline else None,
-                contributor_name_public=bool(form.contributor_name_public.data) if offline else False,
-                received_at=local_day_start(form.received_at.day) if offline and form.received_at.day else None,
+                contributor_name_public=bool(form.contributor_name_public.data)
+                if offline
+                else False,
+                received_at=local_day_start(form.received_at.day)
+                if offline and form.received_at.day
+                else None,
             )
         except StateError as exc:
             refuse(409, exc.message)
@@ -438,10 +497,16 @@ def post_opinion(consultation_id: int):
         else:
             # Read before the commit expires them: afterwards each would cost a query (bench/).
             if offline:  # an official typed in someone else's opinion: not "your opinion"
-                message = _("The opinion received through %(channel)s is recorded with tracking number %(number)s.",
-                            channel=labels.label(opinion.channel), number=opinion.tracking_number)
+                message = _(
+                    "The opinion received through %(channel)s is recorded with tracking number %(number)s.",
+                    channel=labels.label(opinion.channel),
+                    number=opinion.tracking_number,
+                )
             else:
-                message = _("Your opinion was received. Tracking number %(number)s.", number=opinion.tracking_number)
+                message = _(
+                    "Your opinion was received. Tracking number %(number)s.",
+                    number=opinion.tracking_number,
+                )
             target = _opinion_url(opinion)
             db.session.commit()
             flash(message, "success")
@@ -470,7 +535,9 @@ def edit_opinion(opinion_id: int):
     form = OpinionEditForm(obj=None if request.method == "POST" else opinion)
     if form.validate_on_submit():
         try:
-            services.edit_opinion(opinion, by=_user(), body=form.body.data, stance=Stance(form.stance.data))
+            services.edit_opinion(
+                opinion, by=_user(), body=form.body.data, stance=Stance(form.stance.data)
+            )
         except StateError as exc:
             refuse(409, exc.message)
         except InvalidInput as exc:
@@ -481,7 +548,9 @@ def edit_opinion(opinion_id: int):
             flash(_("Your opinion was updated."), "success")
             return redirect(_opinion_url(opinion))
     status = 400 if form.is_submitted() else 200
-    return render_template("consultations/opinion_edit.html", form=form, opinion=opinion, c=opinion.consultation), status
+    return render_template(
+        "consultations/opinion_edit.html", form=form, opinion=opinion, c=opinion.consultation
+    ), status
 
 
 @bp.get("/opinions/<int:opinion_id>/withdraw")
@@ -517,7 +586,12 @@ def flag_opinion(opinion_id: int):
     """Report an opinion to the moderators."""
     opinion = _visible_opinion(opinion_id)
     if not can.is_open_to_reports(opinion):
-        refuse(409, _("The record of this consultation is published: its opinions can no longer be reported."))
+        refuse(
+            409,
+            _(
+                "The record of this consultation is published: its opinions can no longer be reported."
+            ),
+        )
     if not can.can_flag_opinion(current_user, opinion):
         refuse(403, _("You cannot report this opinion."))
     form = FlagForm()
@@ -532,9 +606,14 @@ def flag_opinion(opinion_id: int):
         else:
             db.session.commit()
             if flag is None:
-                flash(_("You have already reported this opinion. The moderators will look at it."), "info")
+                flash(
+                    _("You have already reported this opinion. The moderators will look at it."),
+                    "info",
+                )
             else:
                 flash(_("Thank you. The moderators will review this opinion."), "success")
             return redirect(_opinion_url(opinion))
     status = 400 if form.is_submitted() else 200
-    return render_template("consultations/flag.html", form=form, opinion=opinion, c=opinion.consultation), status
+    return render_template(
+        "consultations/flag.html", form=form, opinion=opinion, c=opinion.consultation
+    ), status

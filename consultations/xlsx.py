@@ -107,7 +107,7 @@ class Column:
 
 
 def column_letter(index: int) -> str:
-    """"A" for 0, "Z" for 25, "AA" for 26…"""
+    """ "A" for 0, "Z" for 25, "AA" for 26…"""
     letters = ""
     index += 1
     while index:
@@ -160,7 +160,8 @@ class _Sheet:
         # What follows a string cell's reference, with the column's style: built once, as the
         # row loop below is the hot loop of a 100,000-opinion export.
         self.openings = [
-            (f'" s="{_STYLE_WRAP}"' if c.wrap else '"') + ' t="inlineStr"><is><t xml:space="preserve">'
+            (f'" s="{_STYLE_WRAP}"' if c.wrap else '"')
+            + ' t="inlineStr"><is><t xml:space="preserve">'
             for c in columns
         ]
         self.styles = [_STYLE_WRAP if c.wrap else 0 for c in columns]
@@ -169,7 +170,9 @@ class _Sheet:
         """One <row>; None and empty strings leave their cell out."""
         n = str(number)
         out = ['<row r="', n, '">']
-        for letter, opening, style, value in zip(self.letters, self.openings, self.styles, row, strict=True):
+        for letter, opening, style, value in zip(
+            self.letters, self.openings, self.styles, row, strict=True
+        ):
             if type(value) is str:
                 if not value:
                     continue

@@ -39,7 +39,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
     """What a development checkout runs with; the environment and ``test_config`` override it."""
     instance = Path(instance_path)
     return {
-        "SECRET_KEY": "development-only-key",  # noqa: S105 - refused outside development, see INSECURE_KEYS
+        "SECRET_KEY": "development-only-key",
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(instance / "gopy.sqlite"),
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SENDGRID_API_KEY": None,
@@ -107,7 +107,12 @@ def from_environment() -> dict[str, Any]:
     if env.get("DATABASE_URL"):
         cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(env["DATABASE_URL"])
     if env.get("RATELIMIT_ENABLED"):
-        cfg["RATELIMIT_ENABLED"] = env["RATELIMIT_ENABLED"].strip().lower() not in {"0", "false", "no", "off"}
+        cfg["RATELIMIT_ENABLED"] = env["RATELIMIT_ENABLED"].strip().lower() not in {
+            "0",
+            "false",
+            "no",
+            "off",
+        }
     if env.get("MIN_COMMENT_DAYS"):
         cfg["MIN_COMMENT_DAYS"] = int(env["MIN_COMMENT_DAYS"])
     if env.get("LOGIN_SESSION_DAYS"):
@@ -124,7 +129,10 @@ def normalise_db_url(url: str) -> str:
 
 
 def dev_mode() -> bool:
-    return os.environ.get("FLASK_DEBUG") in {"1", "true"} or os.environ.get("GOPY_ENV") == "development"
+    return (
+        os.environ.get("FLASK_DEBUG") in {"1", "true"}
+        or os.environ.get("GOPY_ENV") == "development"
+    )
 
 
 def refuse_insecure(config: dict[str, Any], debug: bool, testing: bool) -> None:

@@ -50,7 +50,9 @@ def init_app(app: Flask) -> None:
         code = getattr(error, "code", 500) or 500
         if code == 500:
             db.session.rollback()
-        return _page(code, getattr(error, "gopy_message", None) or MESSAGES.get(code, MESSAGES[500])())
+        return _page(
+            code, getattr(error, "gopy_message", None) or MESSAGES.get(code, MESSAGES[500])()
+        )
 
     def refused(code: int):
         def handler(error: StateError | InvalidInput):

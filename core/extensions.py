@@ -62,6 +62,7 @@ class _Babel(Babel):
 
     def init_app(self, app, *args, **kwargs):
         super().init_app(app, *args, **kwargs)
+
         # Templates call the domain directly, without Flask-Babel's lookup of it per string.
         def translations():
             return self.domain_instance.get_translations()

@@ -27,8 +27,14 @@ class IdConverter(IntegerConverter):
     """``<int:…>`` in every route, capped at the largest id a table holds (32-bit INTEGER on
     PostgreSQL): a larger number is a 404, not a 500 from the driver."""
 
-    def __init__(self, url_map, fixed_digits: int = 0, min: int | None = None,
-                 max: int | None = 2**31 - 1, signed: bool = False) -> None:
+    def __init__(
+        self,
+        url_map,
+        fixed_digits: int = 0,
+        min: int | None = None,
+        max: int | None = 2**31 - 1,
+        signed: bool = False,
+    ) -> None:
         super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
 
 

@@ -124,10 +124,10 @@ _LEVELS = ("Xã ", "Phường ", "Đặc khu ", "Thị trấn ", "Thành phố "
 
 
 def in_sentence(name: str) -> str:
-    """"Xã Cam Lộ" as it reads inside a sentence: "xã Cam Lộ" (GLOSSARY.md)."""
+    """ "Xã Cam Lộ" as it reads inside a sentence: "xã Cam Lộ" (GLOSSARY.md)."""
     for prefix in _LEVELS:
         if name.startswith(prefix):
-            return prefix.lower() + name[len(prefix):]
+            return prefix.lower() + name[len(prefix) :]
     return name
 
 

@@ -25,7 +25,9 @@ def paragraphs(text: str | None) -> Markup:
     if not text:
         return Markup("")
     parts = [p for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
-    html = "".join("<p>" + str(escape(p.strip())).replace("\n", Markup("<br>")) + "</p>" for p in parts)
+    html = "".join(
+        "<p>" + str(escape(p.strip())).replace("\n", Markup("<br>")) + "</p>" for p in parts
+    )
     return Markup(html)  # noqa: S704 - every part was escaped above
 
 

@@ -36,9 +36,7 @@ def clean_text(text: str | None) -> str:
     text = "".join(
         ch
         for ch in text
-        if ch in "\n\t"
-        or ch in _JOINERS
-        or unicodedata.category(ch) not in ("Cc", "Cs", "Cf")
+        if ch in "\n\t" or ch in _JOINERS or unicodedata.category(ch) not in ("Cc", "Cs", "Cf")
     ).strip()
     return "" if not text.strip(_JOINERS + " \n\t") else text
 

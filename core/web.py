@@ -40,7 +40,13 @@ def safe_next(default: str) -> str:
     """The ``next`` parameter when it points inside this site, else ``default``."""
     target = request.values.get("next") or ""
     parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme and "\\" not in target:
+    if (
+        target.startswith("/")
+        and not target.startswith("//")
+        and not parts.netloc
+        and not parts.scheme
+        and "\\" not in target
+    ):
         return target
     return default
 

@@ -128,13 +128,20 @@ class _AnonymousPageCache:
         cookies = parse_cookie(raw) if raw else {}
         if any(name in cookies for name in self.private_cookies):
             return self.wsgi_app(environ, start_response)
-        key = ("wsgi", environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), cookies.get("lang", ""))
+        key = (
+            "wsgi",
+            environ.get("PATH_INFO", ""),
+            environ.get("QUERY_STRING", ""),
+            cookies.get("lang", ""),
+        )
         hit = self.pages.get(key)
         if hit is not None:
             status, headers, body = hit
             etag = next((v for k, v in headers if k == "ETag"), None)
             if etag and environ.get("HTTP_IF_NONE_MATCH") == etag:
-                start_response("304 Not Modified", [(k, v) for k, v in headers if k != "Content-Length"])
+                start_response(
+                    "304 Not Modified", [(k, v) for k, v in headers if k != "Content-Length"]
+                )
                 return []
             start_response(status, list(headers))
             return [] if method == "HEAD" else [body]
@@ -146,7 +153,9 @@ class _AnonymousPageCache:
         def capture(status, headers, exc_info=None):
             captured[:] = [status, headers]
             kept = [(k, v) for k, v in headers if k != _STORE_HEADER]
-            return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
+            return (
+                start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
+            )
 
         result = self.wsgi_app(environ, capture)
         status, headers = captured if captured else ("", [])

@@ -64,7 +64,7 @@ def commune_of(locality: Any) -> Any:
 
 
 def committee_of(locality: Any) -> Issuer:
-    """"Ủy ban nhân dân xã Cam Lộ" with its address and telephone (only what is set): the
+    """ "Ủy ban nhân dân xã Cam Lộ" with its address and telephone (only what is set): the
     official name, in Vietnamese in every language, as on the notices."""
     from notices.content import in_sentence
 
@@ -135,7 +135,9 @@ def _render_text(name: str, context: dict[str, Any]) -> str:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     env = app.extensions.get("gopy_text_env")
     if env is None:
-        env = app.extensions["gopy_text_env"] = app.jinja_env.overlay(trim_blocks=False, lstrip_blocks=False)
+        env = app.extensions["gopy_text_env"] = app.jinja_env.overlay(
+            trim_blocks=False, lstrip_blocks=False
+        )
     ctx = dict(context)
     app.update_template_context(ctx)
     return env.get_template(name).render(ctx)

@@ -151,7 +151,10 @@ POST = ("POST",)
 _ARG = r"<[^>]+>"
 
 RULES: tuple[Rule, ...] = (
-    Rule(r"/auth/login", (_limit("login_ip", _ip_key, POST), _limit("login_account", _email_key, POST))),
+    Rule(
+        r"/auth/login",
+        (_limit("login_ip", _ip_key, POST), _limit("login_account", _email_key, POST)),
+    ),
     Rule(
         r"/auth/register",
         (
@@ -159,7 +162,10 @@ RULES: tuple[Rule, ...] = (
             _limit("register_account", _email_key, POST, _finding_a_place),
         ),
     ),
-    Rule(r"/auth/reset", (_limit("reset_ip", _ip_key, POST), _limit("reset_account", _email_key, POST))),
+    Rule(
+        r"/auth/reset",
+        (_limit("reset_ip", _ip_key, POST), _limit("reset_account", _email_key, POST)),
+    ),
     Rule(rf"/auth/reset/{_ARG}", (_limit("new_password_ip", _ip_key, POST),)),
     Rule(r"/auth/verify/resend", (_limit("resend_account", _user_key, POST),), required=False),
     Rule(
@@ -167,8 +173,14 @@ RULES: tuple[Rule, ...] = (
         (_limit("opinion_ip", _ip_key, POST), _limit("opinion_account", _user_key, POST)),
     ),
     Rule(rf"/opinions/{_ARG}/(edit|withdraw)", (_limit("edit_account", _user_key, POST),)),
-    Rule(rf"/opinions/{_ARG}/flag", (_limit("flag_ip", _ip_key, POST), _limit("flag_account", _user_key, POST))),
-    Rule(rf"/consultations/{_ARG}/(record|export|notice)\.{_ARG}", (_limit("download_ip", _ip_key, None),)),
+    Rule(
+        rf"/opinions/{_ARG}/flag",
+        (_limit("flag_ip", _ip_key, POST), _limit("flag_account", _user_key, POST)),
+    ),
+    Rule(
+        rf"/consultations/{_ARG}/(record|export|notice)\.{_ARG}",
+        (_limit("download_ip", _ip_key, None),),
+    ),
     Rule(r"/me/account/password", (_limit("password_account", _user_key, POST),), required=False),
     Rule(r"/me/delete", (_limit("password_account", _user_key, POST),), required=False),
     Rule(r"/me/data", (_limit("data_account", _user_key, None),), required=False),
@@ -191,7 +203,8 @@ def missing_rules(app: Flask) -> list[str]:
     """Required patterns that match no route (a renamed URL would silently lose its limit)."""
     rules = [r.rule for r in app.url_map.iter_rules()]
     return [
-        rule.pattern for rule in RULES
+        rule.pattern
+        for rule in RULES
         if rule.required and not any(re.fullmatch(rule.pattern, r) for r in rules)
     ]
 
@@ -210,7 +223,9 @@ def init_app(app: Flask) -> None:
     # First of all hooks: CSRF protection reads the form in its own before_request.
     app.before_request_funcs.setdefault(None, []).insert(0, _cap_body_size)
     app.before_request_funcs[None].insert(1, _drop_nul)
-    app.extensions["gopy_lockout"] = storage_from_string(app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True)
+    app.extensions["gopy_lockout"] = storage_from_string(
+        app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True
+    )
 
     proxies = int(app.config.get("TRUSTED_PROXIES") or os.environ.get("TRUSTED_PROXIES") or 0)
     if proxies:
@@ -278,7 +293,9 @@ def _cap_body_size() -> None:
 #: What no keyboard types and nobody sees: NUL, and the invisible format characters (zero-width
 #: space, word joiner, BOM, direction marks and overrides, soft hyphen). A "required" text of only
 #: these would otherwise pass as written. The joiners (U+200C, U+200D) that emoji need stay.
-_UNSEEN = re.compile("[\x00\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]")
+_UNSEEN = re.compile(
+    "[\x00\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
+)
 
 
 def _without_nul(values):
@@ -299,7 +316,12 @@ def _drop_nul() -> None:
         if any("\x00" in k or _UNSEEN.search(v) for k, v in form.items(multi=True)):
             request.form = _without_nul(form)  # type: ignore[misc]
         if any("\x00" in (f.filename or "") for f in request.files.values()):
-            refuse(400, _("The name of the file you sent contains characters that cannot be stored. Rename the file and try again."))
+            refuse(
+                400,
+                _(
+                    "The name of the file you sent contains characters that cannot be stored. Rename the file and try again."
+                ),
+            )
     if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
         refuse(404)
 
@@ -322,6 +344,7 @@ def _too_many(error: RateLimitExceeded):
 
 
 # --- login lockout ---------------------------------------------------------------------------
+
 
 def _store() -> Storage:
     return current_app.extensions["gopy_lockout"]
@@ -348,7 +371,10 @@ def register_failure(user) -> bool:
     limit = _max_failures()
     if limit <= 0:
         return False
-    store, lock_seconds = _store(), int(current_app.config.get("LOGIN_LOCK_SECONDS", LOGIN_LOCK_SECONDS))
+    store, lock_seconds = (
+        _store(),
+        int(current_app.config.get("LOGIN_LOCK_SECONDS", LOGIN_LOCK_SECONDS)),
+    )
     try:
         failures = store.incr(f"gopy/login-fail/{user.id}", LOGIN_FAILURE_WINDOW)
         if failures < limit:
@@ -361,7 +387,13 @@ def register_failure(user) -> bool:
     from audit.models import record
 
     # No actor: the system locked it. The caller's commit stores the event.
-    record("user.login_locked", user, locality_id=user.locality_id, failures=failures, minutes=lock_seconds // 60)
+    record(
+        "user.login_locked",
+        user,
+        locality_id=user.locality_id,
+        failures=failures,
+        minutes=lock_seconds // 60,
+    )
     return True
 
 

@@ -104,7 +104,11 @@ def _office_kind(data: bytes) -> str | None:
 
 def clean_filename(name: str | None, kind: str) -> str:
     """The sender's file name without folders or control characters, at most 200 characters."""
-    base = clean_text((name or "").replace("\\", "/").rsplit("/", 1)[-1]).replace("\n", " ").strip(" .")
+    base = (
+        clean_text((name or "").replace("\\", "/").rsplit("/", 1)[-1])
+        .replace("\n", " ")
+        .strip(" .")
+    )
     if not base:
         base = "file." + KINDS[kind][1][0]
     return base[-200:]
@@ -121,8 +125,12 @@ def _megabytes(n: int) -> str:
     return f"{n / (1024 * 1024):g}"
 
 
-def check(file: FileStorage | None, *, allowed: Iterable[str] = DOCUMENTS | IMAGES,
-          max_bytes: int | None = None) -> tuple[bytes, str]:
+def check(
+    file: FileStorage | None,
+    *,
+    allowed: Iterable[str] = DOCUMENTS | IMAGES,
+    max_bytes: int | None = None,
+) -> tuple[bytes, str]:
     """Read and check an upload; returns its bytes and kind, or raises :class:`UploadError`."""
     allowed = set(allowed)
     if file is None or not file.filename:
@@ -138,8 +146,12 @@ def check(file: FileStorage | None, *, allowed: Iterable[str] = DOCUMENTS | IMAG
     base = clean_filename(file.filename, kind)
     extension = base.rsplit(".", 1)[-1].lower() if "." in base else ""
     if extension and extension not in KINDS[kind][1]:
-        raise UploadError(_("The file's content does not match its name (.%(ext)s). Check that you chose the right file.",
-                            ext=extension[:10]))
+        raise UploadError(
+            _(
+                "The file's content does not match its name (.%(ext)s). Check that you chose the right file.",
+                ext=extension[:10],
+            )
+        )
     return data, kind
 
 
@@ -149,8 +161,12 @@ def upload_dir() -> Path:
     return folder
 
 
-def save(file: FileStorage | None, *, allowed: Iterable[str] = DOCUMENTS | IMAGES,
-         max_bytes: int | None = None) -> StoredFile:
+def save(
+    file: FileStorage | None,
+    *,
+    allowed: Iterable[str] = DOCUMENTS | IMAGES,
+    max_bytes: int | None = None,
+) -> StoredFile:
     """Check an upload and store it under a random name; raises :class:`UploadError`.
     The caller records the returned metadata and commits; on a later failure call
     :func:`delete` so no orphan file stays behind."""
@@ -194,8 +210,13 @@ def send(stored_name: str, *, filename: str, content_type: str, inline: bool = F
         refuse(404)
     if not path.exists():
         refuse(404)
-    response = send_file(path, mimetype=content_type, as_attachment=not inline,
-                         download_name=safe_filename(filename, default=stored_name), max_age=0)
+    response = send_file(
+        path,
+        mimetype=content_type,
+        as_attachment=not inline,
+        download_name=safe_filename(filename, default=stored_name),
+        max_age=0,
+    )
     # Never let a browser run an uploaded file as a page of this site.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

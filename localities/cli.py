@@ -36,14 +36,16 @@ localities_cli.add_command(import_command)
 def contact_options(command):
     """--address, --phone, --email, --office-hours: the office's contacts printed on notices."""
     helps = {
-        "address": 'The People\'s Committee\'s address, e.g. "Khu phố 3, xã Cam Lộ, tỉnh Quảng Trị".',
+        "address": "The People's Committee's address, e.g. \"Khu phố 3, xã Cam Lộ, tỉnh Quảng Trị\".",
         "phone": "Telephone or hotline for opinions given by phone.",
         "email": "The office's e-mail address.",
         "office_hours": 'When the office receives the public, e.g. "Sáng 7:30–11:30, chiều 13:30–17:00".',
     }
     for field in reversed(CONTACTS):
         flag = "--" + field.replace("_", "-")
-        command = click.option(flag, field, default=None, help=helps[field] + ' "" clears it.')(command)
+        command = click.option(flag, field, default=None, help=helps[field] + ' "" clears it.')(
+            command
+        )
     return command
 
 
@@ -58,7 +60,9 @@ def _contacts(given: dict[str, str | None]) -> dict[str, str | None]:
 @click.option("--kind", required=True, help="province, commune or village.")
 @click.option("--parent", "parent_code", default=None, help="Code of the unit above it.")
 @contact_options
-def add_command(code: str, name: str, kind: str, parent_code: str | None, **contacts: str | None) -> None:
+def add_command(
+    code: str, name: str, kind: str, parent_code: str | None, **contacts: str | None
+) -> None:
     """Add one administrative unit."""
     code, name = code.strip(), clean_text(name)
     parent_code = (parent_code or "").strip() or None
@@ -124,7 +128,12 @@ def update_command(code: str, name: str | None, **contacts: str | None) -> None:
     db.session.commit()
     labels = [str(CONTACT_LABELS.get(f, _("Name"))) for f in changed]
     click.echo(
-        _("Updated %(code)s %(name)s: %(fields)s.", code=loc.code, name=loc.name, fields=", ".join(labels))
+        _(
+            "Updated %(code)s %(name)s: %(fields)s.",
+            code=loc.code,
+            name=loc.name,
+            fields=", ".join(labels),
+        )
     )
 
 

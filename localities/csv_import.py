@@ -31,7 +31,6 @@ OPTIONAL_COLUMNS = ("merged_into_code", "renamed_from")
 MAX_ERRORS_SHOWN = 50
 
 
-
 @dataclass
 class Row:
     line: int
@@ -243,7 +242,9 @@ def _refuse_errors(errors: list[tuple[int, str]]) -> None:
 
 @click.command("import")
 @with_appcontext
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "file", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option(
     "--official",
     is_flag=True,

@@ -44,7 +44,9 @@ class Locality(db.Model):
     children: Mapped[list[Locality]] = relationship(
         foreign_keys=[parent_id], back_populates="parent", order_by="Locality.name"
     )
-    merged_into: Mapped[Locality | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
+    merged_into: Mapped[Locality | None] = relationship(
+        remote_side=[id], foreign_keys=[merged_into_id]
+    )
 
     def __repr__(self) -> str:
         return f"<Locality {self.code} {self.name}>"
@@ -84,7 +86,9 @@ def descendant_ids(locality_id: int) -> list[int]:
     ids = [locality_id]
     frontier = [locality_id]
     for _ in range(3):
-        frontier = list(db.session.scalars(select(Locality.id).where(Locality.parent_id.in_(frontier))))
+        frontier = list(
+            db.session.scalars(select(Locality.id).where(Locality.parent_id.in_(frontier)))
+        )
         if not frontier:
             break
         ids.extend(frontier)

@@ -73,7 +73,7 @@ def commune_code(code: int) -> str:
 
 
 def province_name(name: str, division_type: str) -> str:
-    """"Tỉnh Quảng Trị" as notices write it; the package says "Quảng Trị", type "tỉnh"."""
+    """ "Tỉnh Quảng Trị" as notices write it; the package says "Quảng Trị", type "tỉnh"."""
     if division_type == "tỉnh" and not name.lower().startswith("tỉnh "):
         return f"Tỉnh {name}"
     return name  # "Thành phố Hà Nội" already carries its type
@@ -86,7 +86,9 @@ def package_units() -> tuple[list[Unit], str, str]:
         from vietnam_provinces import Province, Ward
     except ImportError:  # pragma: no cover - a dependency in pyproject.toml
         raise Refused(
-            _("The vietnam-provinces package is not installed: run `pip install vietnam-provinces`.")
+            _(
+                "The vietnam-provinces package is not installed: run `pip install vietnam-provinces`."
+            )
         ) from None
     units = [
         Unit(
@@ -98,7 +100,12 @@ def package_units() -> tuple[list[Unit], str, str]:
         for p in Province.iter_all()
     ]
     units += [
-        Unit(commune_code(w.code), clean_text(w.name), LocalityKind.commune, province_code(w.province_code))
+        Unit(
+            commune_code(w.code),
+            clean_text(w.name),
+            LocalityKind.commune,
+            province_code(w.province_code),
+        )
         for w in Ward.iter_all()
     ]
     units.sort(key=lambda u: (u.kind != LocalityKind.province, u.code))
@@ -109,7 +116,15 @@ def _held() -> dict[str, dict]:
     """Every unit held, by code: one query of plain rows (no ORM objects for 3,000 units)."""
     t = Locality.__table__
     rows = db.session.execute(
-        select(t.c.id, t.c.code, t.c.name, t.c.kind, t.c.parent_id, t.c.merged_into_id, t.c.renamed_from)
+        select(
+            t.c.id,
+            t.c.code,
+            t.c.name,
+            t.c.kind,
+            t.c.parent_id,
+            t.c.merged_into_id,
+            t.c.renamed_from,
+        )
     ).mappings()
     return {r["code"]: dict(r) for r in rows}
 
@@ -185,7 +200,13 @@ def run(progress: Callable[[str], None] = lambda _m: None) -> Summary:
             old = held.get(u.code)
             if old is None:
                 new_rows.append(
-                    {"code": u.code, "name": u.name, "kind": level, "parent_id": parent_id, "created_at": now}
+                    {
+                        "code": u.code,
+                        "name": u.name,
+                        "kind": level,
+                        "parent_id": parent_id,
+                        "created_at": now,
+                    }
                 )
                 continue
             if old["merged_into_id"] is not None:
@@ -209,18 +230,27 @@ def run(progress: Callable[[str], None] = lambda _m: None) -> Summary:
             created += db.session.execute(query.where(table.c.code.in_(chunk))).mappings().all()
         if new_rows:
             for row in created:
-                held[row["code"]] = {**row, "kind": level, "merged_into_id": None, "renamed_from": None}
+                held[row["code"]] = {
+                    **row,
+                    "kind": level,
+                    "merged_into_id": None,
+                    "renamed_from": None,
+                }
                 events.append(
                     _event(
                         "locality.create",
                         row["id"],
-                        {"code": row["code"], "name": row["name"], "kind": level.value, "via": "official", "package": version},
+                        {
+                            "code": row["code"],
+                            "name": row["name"],
+                            "kind": level.value,
+                            "via": "official",
+                            "package": version,
+                        },
                     )
                 )
             summary.created += len(new_rows)
-            progress(
-                _("%(kind)s: %(n)d added.", kind=_level_label(level), n=len(new_rows))
-            )
+            progress(_("%(kind)s: %(n)d added.", kind=_level_label(level), n=len(new_rows)))
 
         # One UPDATE statement per batch: each row sets the same columns (unchanged ones to themselves).
         stmt = (
@@ -296,7 +326,9 @@ def _event(action: str, object_id: int | None, data: dict, object_type: str = "l
 
 
 def _level_label(level: LocalityKind) -> str:
-    return _("Provinces") if level == LocalityKind.province else _("Communes, wards and special zones")
+    return (
+        _("Provinces") if level == LocalityKind.province else _("Communes, wards and special zones")
+    )
 
 
 def import_official() -> Summary:

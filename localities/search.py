@@ -27,8 +27,24 @@ LIMIT = 20
 INDEX_SECONDS = 600
 #: What comes before the proper name, folded: "Xã Cam Lộ" is "cam lo" to someone typing it.
 PREFIXES = (
-    "thanh pho ", "tinh ", "dac khu ", "phuong ", "xa ", "thi tran ", "to dan pho ", "khu pho ",
-    "khu dan cu ", "thon ", "ban ", "buon ", "ap ", "lang ", "xom ", "khom ", "to ", "khu ",
+    "thanh pho ",
+    "tinh ",
+    "dac khu ",
+    "phuong ",
+    "xa ",
+    "thi tran ",
+    "to dan pho ",
+    "khu pho ",
+    "khu dan cu ",
+    "thon ",
+    "ban ",
+    "buon ",
+    "ap ",
+    "lang ",
+    "xom ",
+    "khom ",
+    "to ",
+    "khu ",
 )
 CHOOSABLE = (LocalityKind.commune, LocalityKind.village)
 
@@ -81,7 +97,12 @@ _indexes: dict[int, _Index] = {}
 def _fingerprint() -> tuple:
     t = Locality.__table__
     row = db.session.execute(
-        select(func.count(t.c.id), func.max(t.c.id), func.sum(func.length(t.c.name)), func.count(t.c.merged_into_id))
+        select(
+            func.count(t.c.id),
+            func.max(t.c.id),
+            func.sum(func.length(t.c.name)),
+            func.count(t.c.merged_into_id),
+        )
     ).one()
     return tuple(row)
 
@@ -130,7 +151,11 @@ def index() -> _Index:
     if current is not None and now - current.checked < 5 and now - current.built < INDEX_SECONDS:
         return current
     fingerprint = _fingerprint()
-    if current is not None and current.fingerprint == fingerprint and now - current.built < INDEX_SECONDS:
+    if (
+        current is not None
+        and current.fingerprint == fingerprint
+        and now - current.built < INDEX_SECONDS
+    ):
         current.checked = now
         return current
     with _lock:

@@ -86,9 +86,14 @@ def run(now: datetime | None = None) -> Outcome:
     p = periods()
     out = Outcome()
 
-    out.sessions_ended = db.session.execute(
-        delete(LoginSession).where(LoginSession.created_at < now - timedelta(days=p.login_session_days))
-    ).rowcount or 0
+    out.sessions_ended = (
+        db.session.execute(
+            delete(LoginSession).where(
+                LoginSession.created_at < now - timedelta(days=p.login_session_days)
+            )
+        ).rowcount
+        or 0
+    )
 
     unverified = db.session.scalars(
         _residents().where(
@@ -100,7 +105,9 @@ def run(now: datetime | None = None) -> Outcome:
         locality_id = user.locality_id
         # The address was never proven: nothing is sent to it.
         accounts.erase_personal_data(user, now)
-        record("user.expire_unverified", user, locality_id=locality_id, days=p.unverified_account_days)
+        record(
+            "user.expire_unverified", user, locality_id=locality_id, days=p.unverified_account_days
+        )
         out.unverified_erased += 1
 
     idle_since = now - timedelta(days=DAYS_PER_YEAR * p.inactive_account_years)
@@ -112,22 +119,35 @@ def run(now: datetime | None = None) -> Outcome:
         if told is None:
             _tell_inactive(user, p, erase_on=now + timedelta(days=p.inactive_notice_days))
             user.inactivity_notice_at = now
-            record("user.inactivity_notice", user, locality_id=user.locality_id, years=p.inactive_account_years)
+            record(
+                "user.inactivity_notice",
+                user,
+                locality_id=user.locality_id,
+                years=p.inactive_account_years,
+            )
             out.inactive_told += 1
         elif told <= now - timedelta(days=p.inactive_notice_days):
             email, locale, locality_id = user.email, user.locale, user.locality_id
             name = user.full_name or user.display_name
             accounts.erase_personal_data(user, now)
-            record("user.expire_inactive", user, locality_id=locality_id, years=p.inactive_account_years)
+            record(
+                "user.expire_inactive",
+                user,
+                locality_id=locality_id,
+                years=p.inactive_account_years,
+            )
             _tell_erased(email, locale, name, locality_id, p)
             out.inactive_erased += 1
 
-    out.consents_removed = db.session.execute(
-        delete(Consent).where(
-            Consent.withdrawn_at.is_not(None),
-            Consent.withdrawn_at < now - timedelta(days=DAYS_PER_YEAR * p.consent_record_years),
-        )
-    ).rowcount or 0
+    out.consents_removed = (
+        db.session.execute(
+            delete(Consent).where(
+                Consent.withdrawn_at.is_not(None),
+                Consent.withdrawn_at < now - timedelta(days=DAYS_PER_YEAR * p.consent_record_years),
+            )
+        ).rowcount
+        or 0
+    )
 
     db.session.commit()
     return out
@@ -147,7 +167,9 @@ def _tell_inactive(user: User, p: Periods, *, erase_on: datetime) -> None:
     )
 
 
-def _tell_erased(email: str | None, locale: str, name: str | None, locality_id: int | None, p: Periods) -> None:
+def _tell_erased(
+    email: str | None, locale: str, name: str | None, locality_id: int | None, p: Periods
+) -> None:
     mail.queue(
         "account_expired",
         to=email,

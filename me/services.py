@@ -77,13 +77,20 @@ def personal_data(user: User) -> dict[str, Any]:
     ).all()
     loc = user.locality
     entered = db.session.execute(
-        select(Opinion.tracking_number, Opinion.channel, Opinion.contributor_name_public, Opinion.created_at)
+        select(
+            Opinion.tracking_number,
+            Opinion.channel,
+            Opinion.contributor_name_public,
+            Opinion.created_at,
+        )
         .where(Opinion.entered_by_id == user.id)
         .order_by(Opinion.id)
     ).all()
     return {
         "about": {
-            "phone": _("Your telephone number, when one was given: private, seen by you, the operator and the staff of your commune."),
+            "phone": _(
+                "Your telephone number, when one was given: private, seen by you, the operator and the staff of your commune."
+            ),
             "offline_contributors": _(
                 "Opinions given offline (paper ballot, meeting, telephone…) are held by the People's "
                 "Committee that received them, under the name the person gave, and are not linked to "
@@ -203,7 +210,14 @@ def personal_data_csv(data: dict[str, Any]) -> str:
 
     emit("about", 1, data["about"])
     emit("user", 1, data["user"])
-    for section in ("consents", "opinions", "revisions", "flags", "offline_opinions_entered", "activity"):
+    for section in (
+        "consents",
+        "opinions",
+        "revisions",
+        "flags",
+        "offline_opinions_entered",
+        "activity",
+    ):
         for i, row in enumerate(data[section], 1):
             emit(section, i, row)
     return out.getvalue()

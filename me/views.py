@@ -220,7 +220,10 @@ def _controllers() -> list[dict[str, str]]:
 
     held = select(Consultation.locality_id).where(Consultation.stored_status != Status.draft)
     units = db.session.scalars(
-        select(Locality).where(Locality.id.in_(held)).order_by(Locality.name).limit(CONTROLLERS_LISTED)
+        select(Locality)
+        .where(Locality.id.in_(held))
+        .order_by(Locality.name)
+        .limit(CONTROLLERS_LISTED)
     ).all()
     return [
         _contact(

@@ -170,4 +170,4 @@ def open_flag_counts(consultation_ids: list[int]) -> dict[int, int]:
         )
         .group_by(Opinion.consultation_id)
     ).all()
-    return {cid: n for cid, n in rows}
+    return dict(rows)

@@ -178,7 +178,11 @@ def _outcome(value: Any) -> Outcome:
 
 
 def respond(
-    opinions: Iterable[Opinion], *, by: User, outcome: Outcome | str, explanation: str | None,
+    opinions: Iterable[Opinion],
+    *,
+    by: User,
+    outcome: Outcome | str,
+    explanation: str | None,
     summary: str | None = None,
 ) -> Response:
     """Answer one opinion or a group of alike ones of the same consultation with one Response.
@@ -218,9 +222,14 @@ def respond(
 
     summary = clean_text(summary or "")
     if len(summary) > SUMMARY_MAX:
-        raise InvalidInput(_("The summary can be at most %(n)d characters.", n=SUMMARY_MAX), "summary")
+        raise InvalidInput(
+            _("The summary can be at most %(n)d characters.", n=SUMMARY_MAX), "summary"
+        )
     response = Response(
-        consultation_id=c.id, outcome=chosen, explanation=explanation, summary=summary or None,
+        consultation_id=c.id,
+        outcome=chosen,
+        explanation=explanation,
+        summary=summary or None,
         author_id=by.id,
     )
     db.session.add(response)

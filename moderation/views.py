@@ -290,7 +290,11 @@ def restore(opinion_id: int):
 
 def _answer(ops: list[Opinion], form: ResponseForm):
     services.respond(
-        ops, by=_user(), outcome=form.outcome.data, explanation=form.explanation.data, summary=form.summary.data
+        ops,
+        by=_user(),
+        outcome=form.outcome.data,
+        explanation=form.explanation.data,
+        summary=form.summary.data,
     )
     db.session.commit()
     numbers = ", ".join(op.tracking_number for op in ops)
@@ -301,7 +305,9 @@ def _answer(ops: list[Opinion], form: ResponseForm):
 
 def _field_error(form: ResponseForm, exc: InvalidInput) -> None:
     field = (
-        getattr(form, exc.field or "", None) if exc.field in ("outcome", "explanation", "summary") else None
+        getattr(form, exc.field or "", None)
+        if exc.field in ("outcome", "explanation", "summary")
+        else None
     )
     if field is not None:
         field.errors = [*field.errors, exc.message]

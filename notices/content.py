@@ -36,10 +36,10 @@ def short_date(d: date) -> str:
 
 
 def in_sentence(name: str) -> str:
-    """"Xã Cam Lộ" as it reads inside a sentence: "xã Cam Lộ"."""
+    """ "Xã Cam Lộ" as it reads inside a sentence: "xã Cam Lộ"."""
     for prefix in (*LEVELS, "Thành phố ", "Tỉnh "):
         if name.startswith(prefix):
-            return prefix.lower() + name[len(prefix):]
+            return prefix.lower() + name[len(prefix) :]
     return name
 
 
@@ -47,8 +47,8 @@ def draft_title(title: str) -> str:
     """The title after "dự thảo": never "dự thảo Dự thảo …"."""
     title = " ".join(title.split())
     head = "dự thảo"
-    if title.casefold().startswith(head) and title[len(head):][:1] in (" ", ":"):
-        title = title[len(head):].lstrip(" :")
+    if title.casefold().startswith(head) and title[len(head) :][:1] in (" ", ":"):
+        title = title[len(head) :].lstrip(" :")
     return title
 
 
@@ -91,12 +91,16 @@ class Notice:
 def fit(n: Notice) -> str:
     """How tight to set ``n``, from the length of what varies from one notice to another."""
     # The title is set larger and centred: it weighs more per character; a meeting is a line.
-    load = 1.4 * len(n.about) + sum(len(s) for s in n.summary) + sum(60 + len(m) for m in n.meetings)
+    load = (
+        1.4 * len(n.about) + sum(len(s) for s in n.summary) + sum(60 + len(m) for m in n.meetings)
+    )
     load += sum(len(v or "") for v in (n.address, n.office_hours, n.email, n.phone, n.closed_early))
     return next((name for limit, name in FITS if load <= limit), "tight")
 
 
-def build_notice(c: Consultation, *, url: str, record_url: str, today: datetime | None = None) -> Notice:
+def build_notice(
+    c: Consultation, *, url: str, record_url: str, today: datetime | None = None
+) -> Notice:
     """The notice of ``c``, printed today (Asia/Ho_Chi_Minh)."""
     loc: Locality = c.locality
     status = c.status.value
@@ -108,7 +112,9 @@ def build_notice(c: Consultation, *, url: str, record_url: str, today: datetime 
         if c.close_reason:
             closed_early += f", lý do: {clean_text(c.close_reason).rstrip('.')}"
     summary_text = _cut(" ".join(clean_text(c.summary).split()), SUMMARY_MAX) if c.summary else ""
-    meetings = [m for m in (" ".join(line.split()) for line in (c.meetings or "").splitlines()) if m]
+    meetings = [
+        m for m in (" ".join(line.split()) for line in (c.meetings or "").splitlines()) if m
+    ]
     concluded = status == Status.concluded.value
     published = None
     if concluded:

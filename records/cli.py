@@ -35,8 +35,12 @@ def verify(consultation_id: int) -> None:
 
 @click.command("export")
 @click.argument("consultation_id", type=int)
-@click.option("--format", "fmt", type=click.Choice(exports.FORMATS), required=True, help="File format.")
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write.")
+@click.option(
+    "--format", "fmt", type=click.Choice(exports.FORMATS), required=True, help="File format."
+)
+@click.option(
+    "--output", type=click.Path(dir_okay=False, writable=True), required=True, help="File to write."
+)
 @with_appcontext
 def export(consultation_id: int, fmt: str, output: str) -> None:
     """Export every opinion of a consultation, hidden and withdrawn ones too."""

@@ -52,15 +52,23 @@ class PublishForm(FlaskForm):
         _l("Name of the signer"),
         validators=[
             InputRequired(message=_l("Write the name of the person who signs the record.")),
-            Length(max=records.SIGNER_NAME_MAX, message=_l("The signer's name can be at most %(max)d characters.")),
+            Length(
+                max=records.SIGNER_NAME_MAX,
+                message=_l("The signer's name can be at most %(max)d characters."),
+            ),
         ],
         render_kw={"maxlength": records.SIGNER_NAME_MAX, "autocomplete": "name"},
     )
     signer_title = StringField(
         _l("Title of the signer"),
         validators=[
-            InputRequired(message=_l("Write the title of the person who signs, for example Chairman.")),
-            Length(max=records.SIGNER_TITLE_MAX, message=_l("The signer's title can be at most %(max)d characters.")),
+            InputRequired(
+                message=_l("Write the title of the person who signs, for example Chairman.")
+            ),
+            Length(
+                max=records.SIGNER_TITLE_MAX,
+                message=_l("The signer's title can be at most %(max)d characters."),
+            ),
         ],
         render_kw={"maxlength": records.SIGNER_TITLE_MAX},
     )
@@ -77,6 +85,7 @@ class ReviewForm(FlaskForm):
 
 
 # --- access ---------------------------------------------------------------------------------------
+
 
 def _consultation(consultation_id: int) -> Consultation:
     c = get_or_404(Consultation, consultation_id)
@@ -96,7 +105,12 @@ def _staff_until_concluded(c: Consultation) -> None:
         return
     _require_login()
     if not can.can_export(current_user, c):
-        refuse(403, _("The record is public once it is published. Until then only the staff of the locality can see it."))
+        refuse(
+            403,
+            _(
+                "The record is public once it is published. Until then only the staff of the locality can see it."
+            ),
+        )
 
 
 def _record_state(c: Consultation) -> None:
@@ -135,13 +149,30 @@ def _download(content: bytes, fmt: str, stem: str, *, public: bool):
 
 # --- the record ------------------------------------------------------------------------------------
 
+
 def _charts(data: records.RecordData) -> list[tuple[str, str, list[tuple[str, int]]]]:
     f = data.figures
     return [
-        ("by-section", _("Opinions by article"), [(data.section_label(k), n) for k, n in f.by_section]),
-        ("by-stance", _("Opinions by stance"), [(str(labels.STANCES[k]), n) for k, n in f.by_stance]),
-        ("by-channel", _("Opinions by channel"), [(str(labels.CHANNELS[k]), n) for k, n in f.by_channel]),
-        ("by-locality", _("Opinions by place of residence"), [(k or _("Not stated"), n) for k, n in f.by_locality]),
+        (
+            "by-section",
+            _("Opinions by article"),
+            [(data.section_label(k), n) for k, n in f.by_section],
+        ),
+        (
+            "by-stance",
+            _("Opinions by stance"),
+            [(str(labels.STANCES[k]), n) for k, n in f.by_stance],
+        ),
+        (
+            "by-channel",
+            _("Opinions by channel"),
+            [(str(labels.CHANNELS[k]), n) for k, n in f.by_channel],
+        ),
+        (
+            "by-locality",
+            _("Opinions by place of residence"),
+            [(k or _("Not stated"), n) for k, n in f.by_locality],
+        ),
     ]
 
 
@@ -192,11 +223,21 @@ def publish(consultation_id: int):
             refuse(409, e.message)
         except InvalidInput as e:
             db.session.rollback()
-            target = getattr(form, e.field) if e.field in ("signer_name", "signer_title") else form.conclusion
+            target = (
+                getattr(form, e.field)
+                if e.field in ("signer_name", "signer_title")
+                else form.conclusion
+            )
             target.errors = [*target.errors, e.message]
         else:
             db.session.commit()
-            flash(_("The record is published. Its content hash (SHA-256) is %(hash)s.", hash=rec.content_hash), "success")
+            flash(
+                _(
+                    "The record is published. Its content hash (SHA-256) is %(hash)s.",
+                    hash=rec.content_hash,
+                ),
+                "success",
+            )
             return redirect(url_for("records.record", consultation_id=c.id))
     return _render_record(c, form), 400
 
@@ -216,6 +257,7 @@ def record_download(consultation_id: int, fmt: str):
 
 
 # --- exports of every opinion --------------------------------------------------------------------
+
 
 def _streamed(chunks: Callable[..., Iterator[str]], consultation_id: int) -> Iterator[str]:
     """Produce ``chunks`` with a database session of its own, opened when the server starts
@@ -273,6 +315,7 @@ def export(consultation_id: int, fmt: str):
 
 # --- formal reviews ---------------------------------------------------------------------------------
 
+
 @bp.route("/consultations/<int:consultation_id>/reviews", methods=["GET", "POST"])
 @login_required
 def reviews(consultation_id: int):
@@ -287,7 +330,10 @@ def reviews(consultation_id: int):
         if not may_review:
             refuse(403)
         if c.status not in (Status.open, Status.closed):
-            refuse(409, _("A formal review can be added only while the consultation is open or closed."))
+            refuse(
+                409,
+                _("A formal review can be added only while the consultation is open or closed."),
+            )
         if form.validate_on_submit():
             upload = form.attachment.data
             filename = content = None
@@ -296,7 +342,11 @@ def reviews(consultation_id: int):
                 content = upload.stream.read(int(current_app.config["UPLOAD_MAX_BYTES"]) + 1)
             try:
                 records.add_review(
-                    c, by=current_user._get_current_object(), body=form.body.data, filename=filename, data=content
+                    c,
+                    by=current_user._get_current_object(),
+                    body=form.body.data,
+                    filename=filename,
+                    data=content,
                 )
             except StateError as e:
                 db.session.rollback()
@@ -312,9 +362,13 @@ def reviews(consultation_id: int):
                     return redirect(url_for("records.record", consultation_id=c.id) + "#reviews")
                 return redirect(url_for("records.reviews", consultation_id=c.id))
         status = 400
-    items = db.session.scalars(select(Review).where(Review.consultation_id == c.id).order_by(Review.id)).all()
+    items = db.session.scalars(
+        select(Review).where(Review.consultation_id == c.id).order_by(Review.id)
+    ).all()
     can_add = may_review and c.status in (Status.open, Status.closed)
-    return render_template("records/reviews.html", c=c, form=form, reviews=items, can_add=can_add), status
+    return render_template(
+        "records/reviews.html", c=c, form=form, reviews=items, can_add=can_add
+    ), status
 
 
 @bp.get("/reviews/<int:review_id>/attachment")

@@ -121,14 +121,16 @@ def audit(pins: dict[str, str], snapshot: dict) -> Report:
             if advisory.get("withdrawn"):
                 continue
             if is_affected(version, advisory):
-                report.findings.append(Finding(
-                    package=name,
-                    version=version,
-                    advisory_id=advisory["id"],
-                    aliases=tuple(advisory.get("aliases", [])),
-                    fixed=tuple(advisory.get("fixed", [])),
-                    summary=advisory.get("summary", ""),
-                ))
+                report.findings.append(
+                    Finding(
+                        package=name,
+                        version=version,
+                        advisory_id=advisory["id"],
+                        aliases=tuple(advisory.get("aliases", [])),
+                        fixed=tuple(advisory.get("fixed", [])),
+                        summary=advisory.get("summary", ""),
+                    )
+                )
     return report
 
 
@@ -173,8 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     if report.findings:
-        print(f"audit: {len(report.findings)} known vulnerabilit"
-              f"{'y' if len(report.findings) == 1 else 'ies'} in {args.lock} ({age}):")
+        print(
+            f"audit: {len(report.findings)} known vulnerabilit"
+            f"{'y' if len(report.findings) == 1 else 'ies'} in {args.lock} ({age}):"
+        )
         for finding in report.findings:
             print(f"  {finding.describe()}")
         return 1

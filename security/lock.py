@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess  # noqa: S404 - runs pip with fixed arguments
+import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
@@ -33,9 +33,18 @@ def resolve() -> dict[str, str]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         cmd = [
-            sys.executable, "-m", "pip", "install", "-qq", "--dry-run",
-            "--ignore-installed", "--report", str(report),
-            "-e", f"{ROOT}[dev]", *INSTALLER_TOOLS,
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-qq",
+            "--dry-run",
+            "--ignore-installed",
+            "--report",
+            str(report),
+            "-e",
+            f"{ROOT}[dev]",
+            *INSTALLER_TOOLS,
         ]
         subprocess.run(cmd, check=True, cwd=ROOT)  # noqa: S603 - fixed argv, no shell
         data = json.loads(report.read_text(encoding="utf-8"))

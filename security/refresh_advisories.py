@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess  # noqa: S404 - `git rev-parse` on the checkout given by the user
+import subprocess
 import sys
 import urllib.request
 from datetime import UTC, datetime
@@ -27,7 +27,7 @@ import yaml
 from packaging.utils import canonicalize_name
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from dependency_audit import DEFAULT_ADVISORIES, DEFAULT_LOCK, parse_lock  # noqa: E402
+from dependency_audit import DEFAULT_ADVISORIES, DEFAULT_LOCK, parse_lock
 
 REPO_URL = "https://github.com/pypa/advisory-database"
 PYPI_JSON = "https://pypi.org/pypi/{name}/json"
@@ -90,7 +90,9 @@ def from_osv(doc: dict, package: str) -> dict | None:
 def read_checkout(checkout: Path, names: list[str]) -> dict[str, list[dict]]:
     vulns = checkout / "vulns"
     if not vulns.is_dir():
-        raise SystemExit(f"{checkout} has no vulns/ directory: not a pypa/advisory-database checkout")
+        raise SystemExit(
+            f"{checkout} has no vulns/ directory: not a pypa/advisory-database checkout"
+        )
     dirs = {canonicalize_name(d.name): d for d in vulns.iterdir() if d.is_dir()}
     found: dict[str, list[dict]] = {}
     for name in names:
@@ -111,7 +113,9 @@ def checkout_revision(checkout: Path) -> str:
     try:
         out = subprocess.run(  # noqa: S603 - fixed argv, no shell
             ["git", "-C", str(checkout), "rev-parse", "HEAD"],  # noqa: S607 - git from PATH
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
@@ -144,7 +148,8 @@ def merge(records: list[dict], extra: list[dict]) -> list[dict]:
     by_key = {r["id"]: r for r in records}
     for rec in extra:
         known = by_key.get(rec["id"]) or next(
-            (r for r in records if set(r["aliases"]) & ({rec["id"], *rec["aliases"]})), None)
+            (r for r in records if set(r["aliases"]) & ({rec["id"], *rec["aliases"]})), None
+        )
         if known is None:
             records.append(rec)
             by_key[rec["id"]] = rec
@@ -158,12 +163,14 @@ def build(checkout: Path, lock: Path, use_pypi: bool, note: str) -> dict:
     names = sorted(parse_lock(lock.read_text(encoding="utf-8")))
     advisories = read_checkout(checkout, names)
     newest = max((r["modified"] for recs in advisories.values() for r in recs), default="")
-    sources = [{
-        "name": "PyPA advisory database",
-        "url": REPO_URL,
-        "checkout_revision": checkout_revision(checkout),
-        "newest_advisory_modified": newest,
-    }]
+    sources = [
+        {
+            "name": "PyPA advisory database",
+            "url": REPO_URL,
+            "checkout_revision": checkout_revision(checkout),
+            "newest_advisory_modified": newest,
+        }
+    ]
     packages: dict[str, dict] = {}
     for name in names:
         entry: dict = {"advisories": advisories[name]}
@@ -174,10 +181,12 @@ def build(checkout: Path, lock: Path, use_pypi: bool, note: str) -> dict:
         entry["advisories"].sort(key=lambda r: r["id"])
         packages[name] = entry
     if use_pypi:
-        sources.append({
-            "name": "PyPI JSON API, `vulnerabilities` of each package's latest release",
-            "url": "https://pypi.org/pypi/<package>/json",
-        })
+        sources.append(
+            {
+                "name": "PyPI JSON API, `vulnerabilities` of each package's latest release",
+                "url": "https://pypi.org/pypi/<package>/json",
+            }
+        )
     snapshot = {
         "format": 1,
         "snapshot_date": datetime.now(UTC).strftime("%Y-%m-%d"),
@@ -195,13 +204,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkout", type=Path, help="checkout of pypa/advisory-database")
     parser.add_argument("--lock", type=Path, default=DEFAULT_LOCK)
     parser.add_argument("--output", type=Path, default=DEFAULT_ADVISORIES)
-    parser.add_argument("--pypi", action="store_true",
-                        help="also record what PyPI's JSON API reports for the latest releases")
+    parser.add_argument(
+        "--pypi",
+        action="store_true",
+        help="also record what PyPI's JSON API reports for the latest releases",
+    )
     parser.add_argument("--note", default="", help="free text stored with the snapshot")
     args = parser.parse_args(argv)
     snapshot = build(args.checkout, args.lock, args.pypi, args.note)
-    args.output.write_text(json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n",
-                           encoding="utf-8")
+    args.output.write_text(
+        json.dumps(snapshot, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     count = sum(len(p["advisories"]) for p in snapshot["packages"].values())
     print(f"{args.output}: {len(snapshot['packages'])} packages, {count} advisories")
     return 0

@@ -178,10 +178,19 @@ def world(app) -> World:
     w = World()
     with app.app_context():
         w.province = Locality(code="01", name="Thành phố Hà Nội", kind=LocalityKind.province)
-        w.commune = Locality(code="00004", name="Phường Ba Đình", kind=LocalityKind.commune, parent=w.province)
-        w.other_commune = Locality(code="00008", name="Phường Ngọc Hà", kind=LocalityKind.commune, parent=w.province)
+        w.commune = Locality(
+            code="00004", name="Phường Ba Đình", kind=LocalityKind.commune, parent=w.province
+        )
+        w.other_commune = Locality(
+            code="00008", name="Phường Ngọc Hà", kind=LocalityKind.commune, parent=w.province
+        )
         w.villages = [
-            Locality(code=f"00004-T{i}", name=f"Tổ dân phố số {i}", kind=LocalityKind.village, parent=w.commune)
+            Locality(
+                code=f"00004-T{i}",
+                name=f"Tổ dân phố số {i}",
+                kind=LocalityKind.village,
+                parent=w.commune,
+            )
             for i in (1, 2, 3)
         ]
         db.session.add_all([w.province, w.commune, w.other_commune, *w.villages])
@@ -254,9 +263,16 @@ class Maker:
     def __init__(self, app, world):
         self.app, self.world = app, world
 
-    def consultation(self, status: str = "open", *, title: str = "Quy định quản lý đất đai phường Ba Đình",
-                     category: str = "land", kind: str = "comment", text: str = DRAFT_TEXT,
-                     locality_id: int | None = None) -> int:
+    def consultation(
+        self,
+        status: str = "open",
+        *,
+        title: str = "Quy định quản lý đất đai phường Ba Đình",
+        category: str = "land",
+        kind: str = "comment",
+        text: str = DRAFT_TEXT,
+        locality_id: int | None = None,
+    ) -> int:
         from auth.models import User
         from consultations import services
         from consultations.models import Category, Consultation, Kind, Status
@@ -268,9 +284,15 @@ class Maker:
             locality = db.session.get(Locality, locality_id or self.world.commune_id)
             now = utcnow()
             c = services.create_consultation(
-                by=official, locality=locality, title=title, summary="Tóm tắt: lấy ý kiến người dân.",
-                kind=Kind(kind), category=Category(category), opens_at=now - ONE_DAY,
-                closes_at=now + 40 * ONE_DAY, text=text,
+                by=official,
+                locality=locality,
+                title=title,
+                summary="Tóm tắt: lấy ý kiến người dân.",
+                kind=Kind(kind),
+                category=Category(category),
+                opens_at=now - ONE_DAY,
+                closes_at=now + 40 * ONE_DAY,
+                text=text,
             )
             if status in ("open", "closed", "concluded"):
                 services.open_consultation(c, by=official)
@@ -286,8 +308,16 @@ class Maker:
                 db.session.commit()
             return cid
 
-    def opinion(self, consultation_id: int, *, who: str = "resident", body: str = "Tôi đồng ý với dự thảo.",
-                stance: str = "agree", section_position: int | None = None, channel: str = "online") -> int:
+    def opinion(
+        self,
+        consultation_id: int,
+        *,
+        who: str = "resident",
+        body: str = "Tôi đồng ý với dự thảo.",
+        stance: str = "agree",
+        section_position: int | None = None,
+        channel: str = "online",
+    ) -> int:
         from auth.models import User
         from consultations import services
         from consultations.models import Channel, Consultation, Section, Stance, Status
@@ -298,14 +328,24 @@ class Maker:
             reopen = c.status != Status.open and channel == "online"
             if reopen:  # allow seeding opinions into closed consultations
                 from core.timeutil import utcnow
+
                 c.stored_status, c.closes_at = Status.open, utcnow() + ONE_DAY
             section = None
             if section_position is not None:
-                section = db.session.scalar(sa.select(Section).where(
-                    Section.consultation_id == consultation_id, Section.position == section_position))
+                section = db.session.scalar(
+                    sa.select(Section).where(
+                        Section.consultation_id == consultation_id,
+                        Section.position == section_position,
+                    )
+                )
             user = db.session.get(User, self.world.ids[who])
             op = services.post_opinion(
-                c, by=user, body=body, stance=Stance(stance), section=section, channel=Channel(channel),
+                c,
+                by=user,
+                body=body,
+                stance=Stance(stance),
+                section=section,
+                channel=Channel(channel),
                 contributor_name="Trần Thị B" if channel != "online" else None,
             )
             if reopen:

@@ -22,8 +22,9 @@ def assert_public(response):
 @pytest.mark.postgres
 def test_the_list_has_public_consultations_with_pages(client, world, make):
     open_id = make.consultation("open", title="Quy hoạch đất đai")
-    closed_id = make.consultation("closed", title="Trường học", category="education",
-                                  text="Điều 1. Trường\nXây trường.")
+    closed_id = make.consultation(
+        "closed", title="Trường học", category="education", text="Điều 1. Trường\nXây trường."
+    )
     make.consultation("draft", title="Nháp")
 
     r = client.get("/api/v1/consultations")
@@ -42,9 +43,15 @@ def test_the_list_has_public_consultations_with_pages(client, world, make):
     assert "Quy hoạch đất đai" in r.get_data(as_text=True)  # UTF-8, not \\u escapes
     assert_public(r)
 
-    assert [i["id"] for i in client.get("/api/v1/consultations?q=dat+dai").get_json()["items"]] == [open_id]
-    assert [i["id"] for i in client.get("/api/v1/consultations?status=closed").get_json()["items"]] == [closed_id]
-    assert [i["id"] for i in client.get("/api/v1/consultations?category=education").get_json()["items"]] == [closed_id]
+    assert [i["id"] for i in client.get("/api/v1/consultations?q=dat+dai").get_json()["items"]] == [
+        open_id
+    ]
+    assert [
+        i["id"] for i in client.get("/api/v1/consultations?status=closed").get_json()["items"]
+    ] == [closed_id]
+    assert [
+        i["id"] for i in client.get("/api/v1/consultations?category=education").get_json()["items"]
+    ] == [closed_id]
     assert client.get("/api/v1/consultations?locality=00008").get_json()["items"] == []
     assert client.get("/api/v1/consultations?status=draft").get_json()["total"] == 2
 
@@ -68,7 +75,10 @@ def test_one_consultation_with_its_sections(client, make):
     assert data["id"] == cid
     assert [s["position"] for s in data["sections"]] == [1, 2, 3, 4]
     assert data["sections"][1]["heading"] == "Điều 1. Phạm vi điều chỉnh"
-    assert data["sections"][1]["text"] == "Quy định này áp dụng cho việc sử dụng đất đai trên địa bàn phường."
+    assert (
+        data["sections"][1]["text"]
+        == "Quy định này áp dụng cho việc sử dụng đất đai trên địa bàn phường."
+    )
     assert set(data["sections"][0]) == {"id", "position", "heading", "text"}
 
 
@@ -91,7 +101,9 @@ def test_drafts_stay_hidden_even_from_their_officials(client, auth, world, make)
 @pytest.mark.postgres
 def test_opinions_with_public_fields_only(app, client, world, make):
     cid = make.consultation("open")
-    published = make.opinion(cid, body="Đồng ý <b>hoàn toàn</b>", stance="agree", section_position=2)
+    published = make.opinion(
+        cid, body="Đồng ý <b>hoàn toàn</b>", stance="agree", section_position=2
+    )
     withdrawn = make.opinion(cid, body="Rút lại")
     hidden = make.opinion(cid, body="Bị ẩn")
     offline = make.opinion(cid, who="official", body="Tại hội nghị", channel="meeting")
@@ -115,7 +127,12 @@ def test_opinions_with_public_fields_only(app, client, world, make):
     by_id = {item["id"]: item for item in data["items"]}
     p = by_id[published]
     assert p["tracking_number"] == number
-    assert (p["stance"], p["channel"], p["status"], p["section_id"]) == ("agree", "online", "published", section_id)
+    assert (p["stance"], p["channel"], p["status"], p["section_id"]) == (
+        "agree",
+        "online",
+        "published",
+        section_id,
+    )
     assert p["body"] == "Đồng ý <b>hoàn toàn</b>"  # raw text: JSON consumers escape it themselves
     assert p["response"] == {"outcome": "accepted", "explanation": "Tiếp thu."}
     assert p["author"] == "Người dân resident"
@@ -130,8 +147,18 @@ def test_opinions_with_public_fields_only(app, client, world, make):
     assert "Bị ẩn" not in r.get_data(as_text=True)
     assert_public(r)
     for item in data["items"]:
-        assert {"id", "tracking_number", "stance", "channel", "section_id", "status", "body", "response",
-                "created_at", "author"} <= set(item)
+        assert {
+            "id",
+            "tracking_number",
+            "stance",
+            "channel",
+            "section_id",
+            "status",
+            "body",
+            "response",
+            "created_at",
+            "author",
+        } <= set(item)
 
 
 def _post_opinions(app, world, cid: int, n: int) -> None:
@@ -167,17 +194,39 @@ def test_opinions_can_be_walked_by_keyset(app, client, world, make):
     # An opinion posted while a client walks the list neither repeats nor hides one.
     with app.test_request_context():
         c = db.session.get(Consultation, cid)
-        services.post_opinion(c, by=db.session.get(User, world.ids["resident"]), body="Ý kiến mới", stance=Stance.suggest)
+        services.post_opinion(
+            c,
+            by=db.session.get(User, world.ids["resident"]),
+            body="Ý kiến mới",
+            stance=Stance.suggest,
+        )
         db.session.commit()
-    second = client.get(f"/api/v1/consultations/{cid}/opinions?after={first['next_after']}").get_json()
-    assert [i["body"] for i in second["items"]] == ["Ý kiến 50", "Ý kiến 51", "Ý kiến 52", "Ý kiến mới"]
-    assert (second["after"], second["next_after"], second["total"]) == (first["next_after"], None, 54)
+    second = client.get(
+        f"/api/v1/consultations/{cid}/opinions?after={first['next_after']}"
+    ).get_json()
+    assert [i["body"] for i in second["items"]] == [
+        "Ý kiến 50",
+        "Ý kiến 51",
+        "Ý kiến 52",
+        "Ý kiến mới",
+    ]
+    assert (second["after"], second["next_after"], second["total"]) == (
+        first["next_after"],
+        None,
+        54,
+    )
     assert "page" not in second
     ids = [i["id"] for i in first["items"] + second["items"]]
     assert ids == sorted(ids)
     assert len(set(ids)) == 54
-    assert client.get(f"/api/v1/consultations/{cid}/opinions?after=0").get_json()["items"][0]["id"] == ids[0]
-    assert client.get(f"/api/v1/consultations/{cid}/opinions?after={ids[-1]}").get_json()["items"] == []
+    assert (
+        client.get(f"/api/v1/consultations/{cid}/opinions?after=0").get_json()["items"][0]["id"]
+        == ids[0]
+    )
+    assert (
+        client.get(f"/api/v1/consultations/{cid}/opinions?after={ids[-1]}").get_json()["items"]
+        == []
+    )
     # Past any id a database can hold: an empty last page, not a 500.
     for huge in ("9223372036854775807", "9223372036854775808", "1" + "0" * 40):
         beyond = client.get(f"/api/v1/consultations/{cid}/opinions?after={huge}")
@@ -191,6 +240,10 @@ def test_opinions_can_be_walked_by_keyset(app, client, world, make):
 
 def test_the_api_is_read_only(client, make):
     cid = make.consultation("open")
-    r = client.post(f"/api/v1/consultations/{cid}/opinions", data=json.dumps({"body": "x"}),
-                    content_type="application/json", csrf=False)
+    r = client.post(
+        f"/api/v1/consultations/{cid}/opinions",
+        data=json.dumps({"body": "x"}),
+        content_type="application/json",
+        csrf=False,
+    )
     assert r.status_code == 405

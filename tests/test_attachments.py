@@ -58,14 +58,29 @@ def test_only_the_locality_officials_attach_and_drafts_stay_hidden(app, client, 
     cid = make.consultation("draft")
     _login(auth, "resident")
     data = {"file": (io.BytesIO(PDF), "a.pdf")}
-    assert client.post(f"/consultations/{cid}/attachments", data=data, content_type="multipart/form-data").status_code == 404
+    assert (
+        client.post(
+            f"/consultations/{cid}/attachments", data=data, content_type="multipart/form-data"
+        ).status_code
+        == 404
+    )
     open_id = make.consultation("open")
     data = {"file": (io.BytesIO(PDF), "a.pdf")}
-    assert client.post(f"/consultations/{open_id}/attachments", data=data, content_type="multipart/form-data").status_code == 403
+    assert (
+        client.post(
+            f"/consultations/{open_id}/attachments", data=data, content_type="multipart/form-data"
+        ).status_code
+        == 403
+    )
 
 
 def test_closed_consultations_take_no_new_files(app, client, auth, make):
     cid = make.consultation("closed")
     _login(auth)
     data = {"file": (io.BytesIO(PDF), "a.pdf")}
-    assert client.post(f"/consultations/{cid}/attachments", data=data, content_type="multipart/form-data").status_code == 409
+    assert (
+        client.post(
+            f"/consultations/{cid}/attachments", data=data, content_type="multipart/form-data"
+        ).status_code
+        == 409
+    )

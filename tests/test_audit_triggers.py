@@ -101,7 +101,10 @@ def test_migration_helpers_drop_and_recreate(app):
         with db.engine.begin() as conn:
             triggers.drop_triggers(conn)
         with db.engine.begin() as conn:
-            conn.execute(sa.text("UPDATE audit_event SET action = 'allowed' WHERE id = :id"), {"id": event_id})
+            conn.execute(
+                sa.text("UPDATE audit_event SET action = 'allowed' WHERE id = :id"),
+                {"id": event_id},
+            )
         with db.engine.begin() as conn:
             triggers.create_triggers(conn)
         with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
@@ -115,8 +118,15 @@ def test_migrations_install_the_triggers(database_url, tmp_path):
     from app import create_app
 
     url, engine_options = database_url
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url,
-                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options, "RATELIMIT_ENABLED": False})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     runner = app.test_cli_runner()
     result = runner.invoke(args=["db", "upgrade"])
     assert result.exit_code == 0, result.output

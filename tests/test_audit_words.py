@@ -43,7 +43,11 @@ def recorded_calls() -> list[tuple[str, int, str, list[str | None]]]:
             if alias.name in ("record", "record_now")
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in names:
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id in names
+            ):
                 first = node.args[0] if node.args else None
                 where = f"{path}:{node.lineno}: record the action code as a literal string"
                 assert isinstance(first, ast.Constant), where
@@ -99,17 +103,26 @@ def vi(app, client, world):
 def _review(app, client, auth, make) -> int:
     cid = make.consultation("open", title="Quy định quản lý đất đai phường Ba Đình")
     auth.login("reviewer@example.vn")
-    response = client.post(f"/consultations/{cid}/reviews", data={"body": "Ủy ban MTTQ phường đồng thuận."})
+    response = client.post(
+        f"/consultations/{cid}/reviews", data={"body": "Ủy ban MTTQ phường đồng thuận."}
+    )
     assert response.status_code == 302
     return cid
 
 
-def _event(app, action, *, at, locality_id, object_type="consultation", object_id=None, actor=None, **data):
+def _event(
+    app, action, *, at, locality_id, object_type="consultation", object_id=None, actor=None, **data
+):
     with app.app_context():
         db.session.add(
             AuditEvent(
-                action=action, object_type=object_type, object_id=object_id, actor_id=actor,
-                locality_id=locality_id, at=at, data=data,
+                action=action,
+                object_type=object_type,
+                object_id=object_id,
+                actor_id=actor,
+                locality_id=locality_id,
+                at=at,
+                data=data,
             )
         )
         db.session.commit()
@@ -119,9 +132,14 @@ def _event(app, action, *, at, locality_id, object_type="consultation", object_i
 def test_the_trail_speaks_in_words_and_local_time(app, client, auth, world, make, vi):
     cid = _review(app, client, auth, make)
     _event(
-        app, "consultation.extend", at=datetime(2026, 8, 14, 2, 30, tzinfo=UTC), locality_id=world.commune_id,
-        object_id=cid, actor=world.ids["official"],
-        old="2026-09-17T17:00:00+00:00", new="2026-09-30T17:00:00+00:00",
+        app,
+        "consultation.extend",
+        at=datetime(2026, 8, 14, 2, 30, tzinfo=UTC),
+        locality_id=world.commune_id,
+        object_id=cid,
+        actor=world.ids["official"],
+        old="2026-09-17T17:00:00+00:00",
+        new="2026-09-30T17:00:00+00:00",
     )
     html = client.get("/audit/?locality=00004").get_data(as_text=True)
     assert "Mặt trận Tổ quốc gửi ý kiến phản biện" in html
@@ -139,7 +157,13 @@ def test_the_trail_speaks_in_words_and_local_time(app, client, auth, world, make
     assert "đến hết ngày 17/9/2026" in html
     assert "đến hết ngày 30/9/2026" in html
     text = re.sub(r"<[^>]+>", " ", html)  # attributes (datetime=, data-action=) hold the codes
-    for code in ("review.create", "consultation.extend", "consultation_id", "+00:00", "2026-09-17T"):
+    for code in (
+        "review.create",
+        "consultation.extend",
+        "consultation_id",
+        "+00:00",
+        "2026-09-17T",
+    ):
         assert code not in text, code
     # Readable at 360 px: the table stacks, each cell labelled, no sideways scrolling box.
     assert '<table class="stack audit-trail">' in html
@@ -151,7 +175,9 @@ def test_an_opinion_is_named_by_its_tracking_number(app, client, auth, world, ma
     cid = make.consultation("open")
     oid = make.opinion(cid)
     with app.app_context():
-        number = db.session.scalar(sa.text("SELECT tracking_number FROM opinion WHERE id = :i"), {"i": oid})
+        number = db.session.scalar(
+            sa.text("SELECT tracking_number FROM opinion WHERE id = :i"), {"i": oid}
+        )
     auth.login("reviewer@example.vn")
     html = client.get("/audit/").get_data(as_text=True)
     assert f'<a href="/consultations/{cid}#opinion-{oid}">Ý kiến {number}</a>' in html
@@ -160,7 +186,9 @@ def test_an_opinion_is_named_by_its_tracking_number(app, client, auth, world, ma
 
 
 def test_an_unknown_code_still_reads_as_words(app, client, auth, world, vi):
-    _event(app, "system.tick", at=datetime(2026, 1, 2, 0, 5, tzinfo=UTC), locality_id=world.commune_id)
+    _event(
+        app, "system.tick", at=datetime(2026, 1, 2, 0, 5, tzinfo=UTC), locality_id=world.commune_id
+    )
     auth.login("reviewer@example.vn")
     html = client.get("/audit/").get_data(as_text=True)
     assert "Thao tác khác (system.tick)" in html
@@ -180,13 +208,32 @@ def _csv(response) -> list[dict[str, str]]:
 def test_the_csv_keeps_the_codes_of_the_same_list(app, client, auth, world, make):
     cid = _review(app, client, auth, make)
     _event(
-        app, "opinion.hide", at=datetime(2026, 8, 14, 2, 30, tzinfo=UTC), locality_id=world.village_ids[0],
-        object_type="opinion", object_id=7, actor=world.ids["moderator"],
-        reason="Lộ thông tin của resident@example.vn", email="resident@example.vn", tracking_number="YK-2026-000007",
+        app,
+        "opinion.hide",
+        at=datetime(2026, 8, 14, 2, 30, tzinfo=UTC),
+        locality_id=world.village_ids[0],
+        object_type="opinion",
+        object_id=7,
+        actor=world.ids["moderator"],
+        reason="Lộ thông tin của resident@example.vn",
+        email="resident@example.vn",
+        tracking_number="YK-2026-000007",
     )
-    _event(app, "user.verify", at=datetime(2026, 8, 14, 3, 0, tzinfo=UTC), locality_id=world.other_commune_id)
-    _event(app, "opinion.flag", at=datetime(2026, 8, 14, 4, 0, tzinfo=UTC), locality_id=world.commune_id,
-           object_type="opinion", object_id=8, reason="=HYPERLINK(\"http://x\")")
+    _event(
+        app,
+        "user.verify",
+        at=datetime(2026, 8, 14, 3, 0, tzinfo=UTC),
+        locality_id=world.other_commune_id,
+    )
+    _event(
+        app,
+        "opinion.flag",
+        at=datetime(2026, 8, 14, 4, 0, tzinfo=UTC),
+        locality_id=world.commune_id,
+        object_type="opinion",
+        object_id=8,
+        reason='=HYPERLINK("http://x")',
+    )
 
     page = client.get("/audit/?locality=00004").get_data(as_text=True)
     page_order = re.findall(r'<tr data-action="([\w.]+)">', page)
@@ -194,7 +241,10 @@ def test_the_csv_keeps_the_codes_of_the_same_list(app, client, auth, world, make
     assert response.status_code == 200
     assert response.is_streamed
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
-    assert response.headers["Content-Disposition"] == 'attachment; filename="nhat-ky-thao-tac-00004.csv"'
+    assert (
+        response.headers["Content-Disposition"]
+        == 'attachment; filename="nhat-ky-thao-tac-00004.csv"'
+    )
     assert response.headers["Cache-Control"] == "private, no-store"
     rows = _csv(response)
     assert [r["action"] for r in rows] == page_order  # the same list, in the same order
@@ -215,11 +265,26 @@ def test_the_csv_keeps_the_codes_of_the_same_list(app, client, auth, world, make
 
 
 def test_the_csv_follows_the_locality_filter_and_its_permission(app, client, auth, world):
-    _event(app, "consultation.open", at=datetime(2026, 8, 14, 3, 0, tzinfo=UTC), locality_id=world.other_commune_id)
-    _event(app, "consultation.close", at=datetime(2026, 8, 15, 3, 0, tzinfo=UTC), locality_id=world.commune_id)
+    _event(
+        app,
+        "consultation.open",
+        at=datetime(2026, 8, 14, 3, 0, tzinfo=UTC),
+        locality_id=world.other_commune_id,
+    )
+    _event(
+        app,
+        "consultation.close",
+        at=datetime(2026, 8, 15, 3, 0, tzinfo=UTC),
+        locality_id=world.commune_id,
+    )
     auth.login("admin@example.vn")
-    assert [r["action"] for r in _csv(client.get("/audit/export.csv?locality=00008"))] == ["consultation.open"]
-    assert [r["action"] for r in _csv(client.get("/audit/export.csv"))] == ["consultation.close", "consultation.open"]
+    assert [r["action"] for r in _csv(client.get("/audit/export.csv?locality=00008"))] == [
+        "consultation.open"
+    ]
+    assert [r["action"] for r in _csv(client.get("/audit/export.csv"))] == [
+        "consultation.close",
+        "consultation.open",
+    ]
     auth.logout()
     auth.login("reviewer@example.vn")
     assert client.get("/audit/export.csv?locality=00008").status_code == 403
@@ -230,7 +295,12 @@ def test_the_csv_follows_the_locality_filter_and_its_permission(app, client, aut
 
 
 def test_the_page_links_to_the_csv_of_its_list(app, client, auth, world):
-    _event(app, "consultation.close", at=datetime(2026, 8, 15, 3, 0, tzinfo=UTC), locality_id=world.commune_id)
+    _event(
+        app,
+        "consultation.close",
+        at=datetime(2026, 8, 15, 3, 0, tzinfo=UTC),
+        locality_id=world.commune_id,
+    )
     auth.login("admin@example.vn")
     html = client.get("/audit/?locality=00004").get_data(as_text=True)
     assert 'href="/audit/export.csv?locality=00004"' in html

@@ -39,7 +39,9 @@ def test_public_pages_need_no_session_to_switch_language(app, client, world, mak
     for path in ("/", f"/consultations/{cid}", "/me/privacy"):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert not [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")], path
+        assert not [
+            c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")
+        ], path
         assert "csrf_token" not in response.get_data(as_text=True), path
     # A link keeps the query string of the page it was on.
     html = client.get("/?q=dat+dai").get_data(as_text=True)

@@ -179,9 +179,15 @@ def test_new_and_taken_addresses_get_the_same_answer(app, world):
         client.get("/auth/register")
         response = register(client, email=email)
         cookies = sorted(c.key for c in client._cookies.values())
-        answers.append((response.status_code, response.headers["Location"], cookies,
-                        client.get("/me/account").status_code,
-                        client.get("/auth/registered").get_data(as_text=True)))
+        answers.append(
+            (
+                response.status_code,
+                response.headers["Location"],
+                cookies,
+                client.get("/me/account").status_code,
+                client.get("/auth/registered").get_data(as_text=True),
+            )
+        )
     assert answers[0] == answers[1]
     assert answers[0][3] == 302
 

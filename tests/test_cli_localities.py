@@ -236,11 +236,28 @@ def _contacts(app, code: str) -> tuple:
 
 def test_add_stores_the_contacts_printed_on_notices(app, runner, english):
     _add(runner, "44", "Tỉnh Quảng Trị", "province")
-    result = runner.invoke(args=[
-        "localities", "add", "--code", "19597", "--name", "Xã Cam Lộ", "--kind", "commune",
-        "--parent", "44", "--address", f"  {ADDRESS} ", "--phone", "0233 3871 234",
-        "--email", "ubnd.camlo@example.com", "--office-hours", HOURS,
-    ])
+    result = runner.invoke(
+        args=[
+            "localities",
+            "add",
+            "--code",
+            "19597",
+            "--name",
+            "Xã Cam Lộ",
+            "--kind",
+            "commune",
+            "--parent",
+            "44",
+            "--address",
+            f"  {ADDRESS} ",
+            "--phone",
+            "0233 3871 234",
+            "--email",
+            "ubnd.camlo@example.com",
+            "--office-hours",
+            HOURS,
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert _contacts(app, "19597") == (ADDRESS, "0233 3871 234", "ubnd.camlo@example.com", HOURS)
 
@@ -249,16 +266,40 @@ def test_update_sets_and_clears_contacts_and_keeps_the_rest(app, runner, english
     _add(runner, "44", "Tỉnh Quảng Trị", "province")
     _add(runner, "19597", "Xã Cam Lộ", "commune", "44")
 
-    result = runner.invoke(args=["localities", "update", "--code", "19597", "--address", ADDRESS,
-                                 "--phone", "0233 3871 234", "--office-hours", HOURS])
+    result = runner.invoke(
+        args=[
+            "localities",
+            "update",
+            "--code",
+            "19597",
+            "--address",
+            ADDRESS,
+            "--phone",
+            "0233 3871 234",
+            "--office-hours",
+            HOURS,
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Updated 19597 Xã Cam Lộ: Address, Telephone, Office hours." in result.output
     assert _contacts(app, "19597") == (ADDRESS, "0233 3871 234", None, HOURS)
 
-    result = runner.invoke(args=["localities", "update", "--code", "19597", "--phone", "",
-                                 "--email", "vanphong@example.com"])
+    result = runner.invoke(
+        args=[
+            "localities",
+            "update",
+            "--code",
+            "19597",
+            "--phone",
+            "",
+            "--email",
+            "vanphong@example.com",
+        ]
+    )
     assert result.exit_code == 0, result.output
-    assert _contacts(app, "19597") == (ADDRESS, None, "vanphong@example.com", HOURS), "an empty value clears"
+    assert _contacts(app, "19597") == (ADDRESS, None, "vanphong@example.com", HOURS), (
+        "an empty value clears"
+    )
     assert _get(app, "19597").name == "Xã Cam Lộ"
 
     again = runner.invoke(args=["localities", "update", "--code", "19597", "--address", ADDRESS])
@@ -286,7 +327,10 @@ def test_update_renames_and_keeps_the_former_name(app, runner, english):
         (["--code", "99999", "--phone", "0233 3871 234"], "Unknown code '99999'"),
         (["--code", "19597"], "Nothing to change"),
         # The valid office hours given with it are not stored either.
-        (["--code", "19597", "--office-hours", HOURS, "--email", "not-an-address"], "is not a valid e-mail address"),
+        (
+            ["--code", "19597", "--office-hours", HOURS, "--email", "not-an-address"],
+            "is not a valid e-mail address",
+        ),
         (["--code", "19597", "--phone", "gọi văn phòng"], "has no number to call"),
         (["--code", "19597", "--address", "x" * 301], "at most 300 characters"),
         (["--code", "19597", "--name", "  "], "name is missing"),

@@ -70,16 +70,34 @@ class Server:
 
     def start(self) -> None:
         self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("SENDGRID", "DATABASE_URL", "RATELIMIT"))}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("SENDGRID", "DATABASE_URL", "RATELIMIT"))
+        }
         env["RATELIMIT_ENABLED"] = "0"
         argv = [
-            GUNICORN, "-w", str(self.workers), "-b", f"127.0.0.1:{self.port}",
-            "--timeout", "120", "--graceful-timeout", "5",
+            GUNICORN,
+            "-w",
+            str(self.workers),
+            "-b",
+            f"127.0.0.1:{self.port}",
+            "--timeout",
+            "120",
+            "--graceful-timeout",
+            "5",
             f"app:create_app({self.config!r})",
         ]
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -168,7 +186,9 @@ class Browser:
 
     def login(self, email: str, password: str = PASSWORD) -> None:
         token = self.csrf("/auth/login")
-        status, headers, _ = self.request("POST", "/auth/login", {"email": email, "password": password, "csrf_token": token})
+        status, _headers, _ = self.request(
+            "POST", "/auth/login", {"email": email, "password": password, "csrf_token": token}
+        )
         assert status == 302, f"login of {email} answered {status}"
 
 
@@ -190,11 +210,18 @@ def seed(config: dict, residents: int) -> Seeded:
     with app.test_request_context():
         db.create_all()
         province = Locality(code="01", name="Thành phố Hà Nội", kind=LocalityKind.province)
-        commune = Locality(code="00004", name="Phường Ba Đình", kind=LocalityKind.commune, parent=province)
+        commune = Locality(
+            code="00004", name="Phường Ba Đình", kind=LocalityKind.commune, parent=province
+        )
         db.session.add_all([province, commune])
         now = utcnow()
-        official = User(email="official@example.vn", full_name="Cán bộ", display_name="Cán bộ phường",
-                        locality=commune, email_verified_at=now)
+        official = User(
+            email="official@example.vn",
+            full_name="Cán bộ",
+            display_name="Cán bộ phường",
+            locality=commune,
+            email_verified_at=now,
+        )
         official.set_password(PASSWORD)
         official.assignments.append(RoleAssignment(role=Role.official, locality=commune))
         db.session.add(official)
@@ -202,14 +229,26 @@ def seed(config: dict, residents: int) -> Seeded:
         # One hash for all: scrypt is slow by design and the test needs none of its strength here.
         official.set_password(PASSWORD)
         for email in emails:
-            user = User(email=email, full_name="Người dân", display_name=f"Người dân {email[:10]}",
-                        locality=commune, email_verified_at=now, password_hash=official.password_hash)
+            user = User(
+                email=email,
+                full_name="Người dân",
+                display_name=f"Người dân {email[:10]}",
+                locality=commune,
+                email_verified_at=now,
+                password_hash=official.password_hash,
+            )
             db.session.add(user)
         db.session.flush()
         c = services.create_consultation(
-            by=official, locality=commune, title="Quy định về trật tự xây dựng", summary="Lấy ý kiến.",
-            kind=Kind.comment, category=Category.construction, opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=40), text="Điều 1. Phạm vi\nNội dung.\n\nĐiều 2. Đối tượng\nNội dung.",
+            by=official,
+            locality=commune,
+            title="Quy định về trật tự xây dựng",
+            summary="Lấy ý kiến.",
+            kind=Kind.comment,
+            category=Category.construction,
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=40),
+            text="Điều 1. Phạm vi\nNội dung.\n\nĐiều 2. Đối tượng\nNội dung.",
         )
         services.open_consultation(c, by=official)
         db.session.commit()
@@ -228,8 +267,16 @@ class Outcome:
 OPINION_ANCHOR = re.compile(r"#opinion-(\d+)")
 
 
-def post_opinions(port: int, email: str, cid: int, count: int, tag: str, outcome: Outcome, lock: threading.Lock,
-                  stop: threading.Event | None = None) -> None:
+def post_opinions(
+    port: int,
+    email: str,
+    cid: int,
+    count: int,
+    tag: str,
+    outcome: Outcome,
+    lock: threading.Lock,
+    stop: threading.Event | None = None,
+) -> None:
     """Log in as ``email`` and post ``count`` opinions, recording each acknowledged one."""
     try:
         browser = Browser(port)
@@ -240,22 +287,31 @@ def post_opinions(port: int, email: str, cid: int, count: int, tag: str, outcome
             if stop is not None and stop.is_set():
                 return
             body = f"{tag} ý kiến {n} của {email}: đề nghị mở rộng ngõ lên 4 mét."
-            form = {"body": body, "stance": ("agree", "disagree", "suggest")[n % 3], "section_id": "", "csrf_token": token}
+            form = {
+                "body": body,
+                "stance": ("agree", "disagree", "suggest")[n % 3],
+                "section_id": "",
+                "csrf_token": token,
+            }
             try:
-                status, headers, page = browser.request("POST", f"/consultations/{cid}/opinions", form)
+                status, headers, page = browser.request(
+                    "POST", f"/consultations/{cid}/opinions", form
+                )
             except OSError as exc:  # the server went away (crash test): not acknowledged
                 with lock:
                     outcome.errors.append(f"{email} #{n}: {exc!r}")
                 if stop is not None:
                     return
                 continue
-            match = OPINION_ANCHOR.search(headers.get("Location", "")) if status in (302, 303) else None
+            match = (
+                OPINION_ANCHOR.search(headers.get("Location", "")) if status in (302, 303) else None
+            )
             with lock:
                 if match:
                     outcome.acknowledged[int(match.group(1))] = body
                 else:
                     outcome.errors.append(f"{email} #{n}: HTTP {status} {page[:200]!r}")
-    except Exception as exc:  # noqa: BLE001 - reported by the test, not lost in a thread
+    except Exception as exc:
         with lock:
             outcome.errors.append(f"{email}: {exc!r}")
 
@@ -263,11 +319,15 @@ def post_opinions(port: int, email: str, cid: int, count: int, tag: str, outcome
 def stored_opinions(config: dict, cid: int) -> dict[int, tuple[str, str]]:
     from consultations.models import Opinion
 
-    engine = sa.create_engine(config["SQLALCHEMY_DATABASE_URI"], **config["SQLALCHEMY_ENGINE_OPTIONS"])
+    engine = sa.create_engine(
+        config["SQLALCHEMY_DATABASE_URI"], **config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     try:
         with engine.connect() as conn:
             rows = conn.execute(
-                sa.select(Opinion.id, Opinion.body, Opinion.tracking_number).where(Opinion.consultation_id == cid)
+                sa.select(Opinion.id, Opinion.body, Opinion.tracking_number).where(
+                    Opinion.consultation_id == cid
+                )
             ).all()
     finally:
         engine.dispose()
@@ -296,8 +356,19 @@ def test_sixteen_clients_post_8000_opinions(database_url, tmp_path):
     try:
         started = time.monotonic()
         threads = [
-            threading.Thread(target=post_opinions, args=(server.port, email, seeded.consultation_id, OPINIONS_EACH,
-                                                         f"c{i}", outcome, lock), daemon=True)
+            threading.Thread(
+                target=post_opinions,
+                args=(
+                    server.port,
+                    email,
+                    seeded.consultation_id,
+                    OPINIONS_EACH,
+                    f"c{i}",
+                    outcome,
+                    lock,
+                ),
+                daemon=True,
+            )
             for i, email in enumerate(seeded.emails)
         ]
         for t in threads:
@@ -305,15 +376,19 @@ def test_sixteen_clients_post_8000_opinions(database_url, tmp_path):
         for t in threads:
             t.join(timeout=max(1, DEADLINE_SECONDS - (time.monotonic() - started)))
         elapsed = time.monotonic() - started
-        assert not any(t.is_alive() for t in threads), f"clients still running after {DEADLINE_SECONDS} s"
+        assert not any(t.is_alive() for t in threads), (
+            f"clients still running after {DEADLINE_SECONDS} s"
+        )
     finally:
         server.stop()
 
     stored = stored_opinions(config, seeded.consultation_id)
     total = CLIENTS * OPINIONS_EACH
-    print(f"\n[concurrency, {url.split(':')[0]}] {len(stored)} of {total} opinions stored, "
-          f"{len(outcome.acknowledged)} acknowledged, {len(outcome.errors)} errors, "
-          f"{elapsed:.1f} s, {total / elapsed:.0f} opinions/s with {CLIENTS} clients and 4 workers")
+    print(
+        f"\n[concurrency, {url.split(':')[0]}] {len(stored)} of {total} opinions stored, "
+        f"{len(outcome.acknowledged)} acknowledged, {len(outcome.errors)} errors, "
+        f"{elapsed:.1f} s, {total / elapsed:.0f} opinions/s with {CLIENTS} clients and 4 workers"
+    )
     assert outcome.errors == [], outcome.errors[:5]
     assert len(outcome.acknowledged) == total
     assert len(stored) == total

@@ -49,6 +49,7 @@ def get(app, cid) -> Consultation:
 
 # --- who may create ---------------------------------------------------------------------------
 
+
 def test_creating_needs_an_official(client, auth, world):
     r = client.get("/consultations/new")
     assert r.status_code == 302
@@ -61,7 +62,16 @@ def test_creating_needs_an_official(client, auth, world):
     r = client.get("/consultations/new")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    for name in ("title", "summary", "kind", "category", "locality", "opens_at", "closes_at", "text"):
+    for name in (
+        "title",
+        "summary",
+        "kind",
+        "category",
+        "locality",
+        "opens_at",
+        "closes_at",
+        "text",
+    ):
         assert f'name="{name}"' in html
     assert 'type="date"' in html
 
@@ -102,13 +112,21 @@ def test_an_official_creates_a_draft_and_sees_its_preview(app, client, auth, wor
         ({"category": "weather"}, "category", "Choose a subject."),
         ({"locality": "99999"}, "locality", "Choose the commune or ward"),
         ({"locality": "00008"}, "locality", "your own commune or ward"),
-        ({"closes_at": (local_date(utcnow()) - timedelta(days=3)).isoformat()}, "closes_at",
-         "The closing date must be after the opening date."),
-        ({"closes_at": (local_date(utcnow()) + timedelta(days=5)).isoformat()}, "closes_at",
-         "at least 30 days"),
+        (
+            {"closes_at": (local_date(utcnow()) - timedelta(days=3)).isoformat()},
+            "closes_at",
+            "The closing date must be after the opening date.",
+        ),
+        (
+            {"closes_at": (local_date(utcnow()) + timedelta(days=5)).isoformat()},
+            "closes_at",
+            "at least 30 days",
+        ),
     ],
 )
-def test_bad_input_is_refused_beside_the_field_and_nothing_is_stored(app, client, auth, world, overrides, field, message):
+def test_bad_input_is_refused_beside_the_field_and_nothing_is_stored(
+    app, client, auth, world, overrides, field, message
+):
     auth.login(world.email("official"))
     typed = form_data(summary="Tóm tắt đã gõ <giữ lại>", **overrides)
     r = client.post("/consultations/new", data=typed)
@@ -133,7 +151,10 @@ def test_editing_a_draft_keeps_what_was_typed_and_resplits_the_text(app, client,
     c = get(app, cid)
     assert f'value="{closing_date(c.closes_at).isoformat()}"' in html
 
-    r = client.post(f"/consultations/{cid}/edit", data=form_data(title="Tên mới", text="Điều 1. Một\nA\nĐiều 2. Hai\nB"))
+    r = client.post(
+        f"/consultations/{cid}/edit",
+        data=form_data(title="Tên mới", text="Điều 1. Một\nA\nĐiều 2. Hai\nB"),
+    )
     assert r.status_code == 302
     c = get(app, cid)
     assert c.title == "Tên mới"
@@ -162,7 +183,9 @@ def test_editing_bad_input_is_400_and_the_draft_is_unchanged(app, client, auth, 
     assert get(app, cid).title == "Quy định quản lý đất đai phường Ba Đình"
 
 
-@pytest.mark.parametrize(("who", "status"), [("official_other", 404), ("resident", 404), ("moderator", 404)])
+@pytest.mark.parametrize(
+    ("who", "status"), [("official_other", 404), ("resident", 404), ("moderator", 404)]
+)
 def test_others_cannot_edit_a_draft(client, auth, world, make, who, status):
     cid = make.consultation("draft")
     auth.login(world.email(who))
@@ -190,7 +213,9 @@ def test_editing_one_article(app, client, auth, world, make):
     r = client.get(url)
     assert r.status_code == 200
     assert "Điều 2. Đối tượng áp dụng" in r.get_data(as_text=True)
-    r = client.post(url, data={"heading": "Điều 2. Đối tượng", "text": "Mọi người dân trong phường."})
+    r = client.post(
+        url, data={"heading": "Điều 2. Đối tượng", "text": "Mọi người dân trong phường."}
+    )
     assert r.status_code == 302
     assert r.headers["Location"].endswith(f"/consultations/{cid}#section-{section.id}")
     with app.app_context():
@@ -207,11 +232,14 @@ def test_articles_of_an_open_consultation_cannot_be_edited(app, client, auth, wo
     cid = make.consultation("open")
     section = get(app, cid).sections[1]
     auth.login(world.email("official"))
-    r = client.post(f"/consultations/{cid}/sections/{section.id}/edit", data={"heading": "x", "text": "y"})
+    r = client.post(
+        f"/consultations/{cid}/sections/{section.id}/edit", data={"heading": "x", "text": "y"}
+    )
     assert r.status_code == 409
 
 
 # --- open, extend, close ----------------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_opening_a_draft_makes_it_public(app, client, auth, world, make):
@@ -243,7 +271,10 @@ def test_residents_cannot_open_close_or_extend(client, auth, world, make):
     cid = make.consultation("open")
     auth.login(world.email("resident"))
     assert client.post(f"/consultations/{cid}/close", data={"reason": "x"}).status_code == 403
-    assert client.post(f"/consultations/{cid}/extend", data={"closes_at": "2099-01-01"}).status_code == 403
+    assert (
+        client.post(f"/consultations/{cid}/extend", data={"closes_at": "2099-01-01"}).status_code
+        == 403
+    )
     auth.logout()
     assert client.post(f"/consultations/{cid}/close", data={"reason": "x"}).status_code == 302
 
@@ -284,10 +315,17 @@ def test_extending_moves_the_last_day_later_only(app, client, auth, world, make)
     assert "The new closing date must be later than the current one." in html
     assert f'value="{earlier}"' in html
     for bad in ("soon", " ", "", "9999-12-31"):
-        assert client.post(f"/consultations/{cid}/extend", data={"closes_at": bad}).status_code == 400
+        assert (
+            client.post(f"/consultations/{cid}/extend", data={"closes_at": bad}).status_code == 400
+        )
 
     later = closing_date(before) + timedelta(days=10)
-    assert client.post(f"/consultations/{cid}/extend", data={"closes_at": later.isoformat()}).status_code == 302
+    assert (
+        client.post(
+            f"/consultations/{cid}/extend", data={"closes_at": later.isoformat()}
+        ).status_code
+        == 302
+    )
     assert get(app, cid).closes_at == local_day_end(later)
 
 
@@ -295,14 +333,20 @@ def test_extending_moves_the_last_day_later_only(app, client, auth, world, make)
 def test_a_closed_consultation_cannot_be_extended_or_closed_again(client, auth, world, make, state):
     cid = make.consultation(state)
     auth.login(world.email("official"))
-    assert client.post(f"/consultations/{cid}/extend", data={"closes_at": "2099-01-01"}).status_code == 409
+    assert (
+        client.post(f"/consultations/{cid}/extend", data={"closes_at": "2099-01-01"}).status_code
+        == 409
+    )
     assert client.post(f"/consultations/{cid}/close", data={"reason": "x"}).status_code == 409
     assert client.post(f"/consultations/{cid}/open").status_code == 409
 
 
 def test_legal_basis_and_meetings_are_stored_and_shown_again(app, client, auth, world):
     auth.login(world.email("official"))
-    basis, meetings = "Luật Thực hiện dân chủ ở cơ sở ngày 10 tháng 11 năm 2022\nLuật Đất đai", "Hội nghị cử tri tổ 1"
+    basis, meetings = (
+        "Luật Thực hiện dân chủ ở cơ sở ngày 10 tháng 11 năm 2022\nLuật Đất đai",
+        "Hội nghị cử tri tổ 1",
+    )
     r = client.post("/consultations/new", data=form_data(legal_basis=basis, meetings=meetings))
     assert r.status_code == 302
     cid = int(r.headers["Location"].rstrip("/").rsplit("/", 1)[1])
@@ -312,7 +356,9 @@ def test_legal_basis_and_meetings_are_stored_and_shown_again(app, client, auth, 
     assert 'name="legal_basis"' in html
     assert basis.split("\n")[1] in html
     assert meetings in html
-    r = client.post(f"/consultations/{cid}/edit", data=form_data(legal_basis="x" * 5001, meetings="Giữ lại"))
+    r = client.post(
+        f"/consultations/{cid}/edit", data=form_data(legal_basis="x" * 5001, meetings="Giữ lại")
+    )
     assert r.status_code == 400
     assert "Giữ lại" in r.get_data(as_text=True)
     assert get(app, cid).legal_basis == basis

@@ -14,6 +14,7 @@ def english(client):
     """Pages in English, so the assertions do not depend on the translations."""
     client.set_cookie("lang", "en")
 
+
 SCHOOL_TEXT = "Điều 1. Trường học\nXây mới trường mầm non cho trẻ em trong phường."
 
 
@@ -73,7 +74,9 @@ def test_officials_see_their_drafts_in_a_block_of_their_own(client, auth, world,
 
 @pytest.mark.postgres
 def test_search_without_diacritics_finds_vietnamese_words(client, make):
-    make.consultation("open", title="Quy hoạch đất đai", text="Điều 1. Đất ở\nGiao đất cho hộ gia đình.")
+    make.consultation(
+        "open", title="Quy hoạch đất đai", text="Điều 1. Đất ở\nGiao đất cho hộ gia đình."
+    )
     make.consultation("open", title="Xây trường mầm non", text=SCHOOL_TEXT)
 
     assert titles(client.get("/?q=dat+dai")) == ["Quy hoạch đất đai"]
@@ -96,8 +99,16 @@ def test_search_follows_edits_of_the_text(app, client, world, make):
         c = db.session.get(Consultation, cid)
         official = db.session.get(User, world.ids["official"])
         services.update_consultation(
-            c, by=official, title="Chỉnh trang vỉa hè", summary="", kind=c.kind, category=c.category,
-            locality=c.locality, opens_at=c.opens_at, closes_at=c.closes_at, text=None,
+            c,
+            by=official,
+            title="Chỉnh trang vỉa hè",
+            summary="",
+            kind=c.kind,
+            category=c.category,
+            locality=c.locality,
+            opens_at=c.opens_at,
+            closes_at=c.closes_at,
+            text=None,
         )
         services.open_consultation(c, by=official)
         db.session.commit()
@@ -105,7 +116,10 @@ def test_search_follows_edits_of_the_text(app, client, world, make):
     assert titles(client.get("/?q=ten cu")) == []
 
 
-@pytest.mark.parametrize("q", ['"dat', "dat OR dai", "NEAR(a b)", "*", "a_b%", "'; DROP TABLE consultation; --", "đ" * 300])
+@pytest.mark.parametrize(
+    "q",
+    ['"dat', "dat OR dai", "NEAR(a b)", "*", "a_b%", "'; DROP TABLE consultation; --", "đ" * 300],
+)
 def test_search_syntax_in_the_query_is_plain_text(client, make, q):
     make.consultation("open")
     r = client.get("/", query_string={"q": q})
@@ -115,15 +129,24 @@ def test_search_syntax_in_the_query_is_plain_text(client, make, q):
 @pytest.mark.postgres
 def test_filters_by_status_category_and_locality(client, world, make):
     make.consultation("open", title="Phường mở", category="land", text=SCHOOL_TEXT)
-    make.consultation("open", title="Tổ dân phố mở", category="education", text=SCHOOL_TEXT,
-                      locality_id=world.village_ids[0])
+    make.consultation(
+        "open",
+        title="Tổ dân phố mở",
+        category="education",
+        text=SCHOOL_TEXT,
+        locality_id=world.village_ids[0],
+    )
     make.consultation("closed", title="Phường đóng", category="land", text=SCHOOL_TEXT)
 
     assert sorted(titles(client.get("/?status=closed"))) == ["Phường đóng"]
     assert sorted(titles(client.get("/?status=open"))) == ["Phường mở", "Tổ dân phố mở"]
     assert sorted(titles(client.get("/?category=education"))) == ["Tổ dân phố mở"]
     # A commune's code includes the villages under it; a village's code only itself.
-    assert sorted(titles(client.get("/?locality=00004"))) == ["Phường mở", "Phường đóng", "Tổ dân phố mở"]
+    assert sorted(titles(client.get("/?locality=00004"))) == [
+        "Phường mở",
+        "Phường đóng",
+        "Tổ dân phố mở",
+    ]
     assert sorted(titles(client.get("/?locality=00004-T1"))) == ["Tổ dân phố mở"]
     assert titles(client.get("/?locality=00008")) == []
     # Filters combine.
@@ -161,7 +184,12 @@ def test_old_locality_links_follow_merges(app, client, world):
     from localities.models import Locality, LocalityKind
 
     with app.app_context():
-        old = Locality(code="00007", name="Phường cũ", kind=LocalityKind.commune, merged_into_id=world.commune_id)
+        old = Locality(
+            code="00007",
+            name="Phường cũ",
+            kind=LocalityKind.commune,
+            merged_into_id=world.commune_id,
+        )
         db.session.add(old)
         db.session.commit()
 
@@ -180,9 +208,16 @@ def test_create_all_builds_the_search_index(app, db_backend):
     with app.app_context():
         if db_backend == "sqlite":
             names = db.session.scalars(sa.text("SELECT name FROM sqlite_master")).all()
-            assert {"consultation_fts", "consultation_fts_ai", "consultation_fts_au", "consultation_fts_ad"} <= set(names)
+            assert {
+                "consultation_fts",
+                "consultation_fts_ai",
+                "consultation_fts_au",
+                "consultation_fts_ad",
+            } <= set(names)
         else:
-            names = db.session.scalars(sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'consultation'")).all()
+            names = db.session.scalars(
+                sa.text("SELECT indexname FROM pg_indexes WHERE tablename = 'consultation'")
+            ).all()
             assert "ix_consultation_search_vector" in names
 
 
@@ -200,7 +235,9 @@ def test_postgresql_searches_through_the_index_once_analyzed(app, make, db_backe
     # Not every consultation matches (when all 12 did, a sequential read was rightly cheaper once
     # the indexed text held the exact and pair tokens of consultations/search.py).
     for i in range(40):
-        make.consultation("open", title=f"Sửa chữa nhà văn hóa số {i}", text="Điều 1. Phạm vi\nNội dung.")
+        make.consultation(
+            "open", title=f"Sửa chữa nhà văn hóa số {i}", text="Điều 1. Phạm vi\nNội dung."
+        )
     with app.app_context():
         db.session.execute(sa.text("ANALYZE consultation"))
         stmt = sa.select(sa.func.count(Consultation.id)).where(search_condition("đất đai"))
@@ -209,6 +246,9 @@ def test_postgresql_searches_through_the_index_once_analyzed(app, make, db_backe
             rows = db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")).all()
             plan, index = " ".join(str(r[-1]) for r in rows), "consultation_fts"
         else:
-            plan, index = "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}"))), "ix_consultation_search_vector"
+            plan, index = (
+                "\n".join(db.session.scalars(sa.text(f"EXPLAIN {compiled}"))),
+                "ix_consultation_search_vector",
+            )
         assert index in plan, plan
         assert db.session.scalar(stmt) >= 12

@@ -33,7 +33,9 @@ def opinions(app) -> list[Opinion]:
 def section_id(app, cid, position) -> int:
     with app.app_context():
         return db.session.scalar(
-            sa.select(Section.id).where(Section.consultation_id == cid, Section.position == position)
+            sa.select(Section.id).where(
+                Section.consultation_id == cid, Section.position == position
+            )
         )
 
 
@@ -44,6 +46,7 @@ def opinion(app, oid) -> Opinion:
 
 # --- giving an opinion ------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_a_verified_resident_gives_an_opinion_on_an_article(app, client, auth, world, make):
     cid = make.consultation("open")
@@ -51,12 +54,21 @@ def test_a_verified_resident_gives_an_opinion_on_an_article(app, client, auth, w
     auth.login(world.email("resident"))
     r = client.post(
         f"/consultations/{cid}/opinions",
-        data={"body": "Nên giữ lộ giới 3 mét cho ngõ cũ.", "stance": "suggest", "section_id": str(sid)},
+        data={
+            "body": "Nên giữ lộ giới 3 mét cho ngõ cũ.",
+            "stance": "suggest",
+            "section_id": str(sid),
+        },
     )
     assert r.status_code == 302
     [op] = opinions(app)
     assert r.headers["Location"].endswith(f"/consultations/{cid}#opinion-{op.id}")
-    assert (op.section_id, op.stance.value, op.channel, op.author_id) == (sid, "suggest", Channel.online, world.ids["resident"])
+    assert (op.section_id, op.stance.value, op.channel, op.author_id) == (
+        sid,
+        "suggest",
+        Channel.online,
+        world.ids["resident"],
+    )
     assert op.tracking_number.startswith("YK-")
 
     html = client.get(r.headers["Location"]).get_data(as_text=True)
@@ -72,7 +84,10 @@ def test_a_verified_resident_gives_an_opinion_on_an_article(app, client, auth, w
 def test_an_opinion_on_the_whole_draft(app, client, auth, world, make):
     cid = make.consultation("open")
     auth.login(world.email("resident"))
-    r = client.post(f"/consultations/{cid}/opinions", data={"body": "Đồng ý.", "stance": "agree", "section_id": ""})
+    r = client.post(
+        f"/consultations/{cid}/opinions",
+        data={"body": "Đồng ý.", "stance": "agree", "section_id": ""},
+    )
     assert r.status_code == 302
     assert opinions(app)[0].section_id is None
 
@@ -107,7 +122,12 @@ def test_no_online_opinion_once_closed(app, client, auth, world, make, state):
 def test_no_opinion_on_a_draft(app, client, auth, world, make):
     cid = make.consultation("draft")
     auth.login(world.email("resident"))
-    assert client.post(f"/consultations/{cid}/opinions", data={"body": "x", "stance": "agree"}).status_code == 404
+    assert (
+        client.post(
+            f"/consultations/{cid}/opinions", data={"body": "x", "stance": "agree"}
+        ).status_code
+        == 404
+    )
 
 
 @pytest.mark.parametrize(
@@ -117,13 +137,31 @@ def test_no_opinion_on_a_draft(app, client, auth, world, make):
         ({"body": "   \n  ", "stance": "agree"}, "body", "Write your opinion."),
         ({"body": "\x00\x01", "stance": "agree"}, "body", "Write your opinion."),
         ({"body": "ý" * 5001, "stance": "agree"}, "body", "at most 5000 characters"),
-        ({"body": "Ý kiến đã gõ <b>đậm</b>"}, "stance", "Choose whether you agree, disagree or have a suggestion."),
-        ({"body": "Ý kiến đã gõ <b>đậm</b>", "stance": "maybe"}, "stance", "Choose whether you agree"),
-        ({"body": "Ý kiến đã gõ <b>đậm</b>", "stance": "agree", "section_id": "999999"}, "section_id", "Choose an article of this draft"),
-        ({"body": "Ý kiến đã gõ <b>đậm</b>", "stance": "agree", "section_id": "abc"}, "section_id", "Choose an article of this draft"),
+        (
+            {"body": "Ý kiến đã gõ <b>đậm</b>"},
+            "stance",
+            "Choose whether you agree, disagree or have a suggestion.",
+        ),
+        (
+            {"body": "Ý kiến đã gõ <b>đậm</b>", "stance": "maybe"},
+            "stance",
+            "Choose whether you agree",
+        ),
+        (
+            {"body": "Ý kiến đã gõ <b>đậm</b>", "stance": "agree", "section_id": "999999"},
+            "section_id",
+            "Choose an article of this draft",
+        ),
+        (
+            {"body": "Ý kiến đã gõ <b>đậm</b>", "stance": "agree", "section_id": "abc"},
+            "section_id",
+            "Choose an article of this draft",
+        ),
     ],
 )
-def test_bad_input_is_refused_with_the_page_shown_again(app, client, auth, world, make, data, field, message):
+def test_bad_input_is_refused_with_the_page_shown_again(
+    app, client, auth, world, make, data, field, message
+):
     cid = make.consultation("open")
     auth.login(world.email("resident"))
     r = client.post(f"/consultations/{cid}/opinions", data=data)
@@ -142,7 +180,11 @@ def test_an_article_of_another_consultation_is_refused(app, client, auth, world,
     cid = make.consultation("open")
     other = make.consultation("open", title="Khác")
     auth.login(world.email("resident"))
-    data = {"body": "Giữ lại chữ này", "stance": "agree", "section_id": str(section_id(app, other, 2))}
+    data = {
+        "body": "Giữ lại chữ này",
+        "stance": "agree",
+        "section_id": str(section_id(app, other, 2)),
+    }
     r = client.post(f"/consultations/{cid}/opinions", data=data)
     assert r.status_code == 400
     assert "Giữ lại chữ này" in r.get_data(as_text=True)
@@ -150,6 +192,7 @@ def test_an_article_of_another_consultation_is_refused(app, client, auth, world,
 
 
 # --- offline opinions entered by officials ------------------------------------------------------
+
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("state", ["open", "closed"])
@@ -163,28 +206,49 @@ def test_officials_enter_opinions_received_offline(app, client, auth, world, mak
     auth.login(world.email("official"))
     r = client.post(
         f"/consultations/{cid}/opinions",
-        data={"body": "Ý kiến tại hội nghị thôn.", "stance": "disagree", "section_id": "",
-              "channel": "meeting", "contributor_name": "Bà Lê Thị C", "received_at": yesterday},
+        data={
+            "body": "Ý kiến tại hội nghị thôn.",
+            "stance": "disagree",
+            "section_id": "",
+            "channel": "meeting",
+            "contributor_name": "Bà Lê Thị C",
+            "received_at": yesterday,
+        },
     )
     assert r.status_code == 302
     [op] = opinions(app)
     assert (op.channel, op.contributor_name, op.author_id, op.entered_by_id) == (
-        Channel.meeting, "Bà Lê Thị C", None, world.ids["official"])
+        Channel.meeting,
+        "Bà Lê Thị C",
+        None,
+        world.ids["official"],
+    )
     assert local_date(op.received_at).isoformat() == yesterday
     html = client.get(f"/consultations/{cid}").get_data(as_text=True)
     # The official typed in someone else's opinion: not told "Your opinion was received".
-    assert f"The opinion received through Community meeting is recorded with tracking number {op.tracking_number}." in html
+    assert (
+        f"The opinion received through Community meeting is recorded with tracking number {op.tracking_number}."
+        in html
+    )
     assert "Your opinion was received" not in html
     assert "Received through: Community meeting" in html
-    assert "Bà Lê Thị C" not in html  # never public without the person's agreement (test_privacy.py)
+    assert (
+        "Bà Lê Thị C" not in html
+    )  # never public without the person's agreement (test_privacy.py)
 
 
 @pytest.mark.postgres
 def test_an_offline_opinion_cannot_predate_the_consultation(app, client, auth, world, make):
     cid = make.consultation("open")
     auth.login(world.email("official"))
-    data = {"body": "Ý kiến trên giấy.", "stance": "agree", "section_id": "", "channel": "paper",
-            "contributor_name": "Ông Hồ Văn D", "received_at": "2000-01-01"}
+    data = {
+        "body": "Ý kiến trên giấy.",
+        "stance": "agree",
+        "section_id": "",
+        "channel": "paper",
+        "contributor_name": "Ông Hồ Văn D",
+        "received_at": "2000-01-01",
+    }
     r = client.post(f"/consultations/{cid}/opinions", data=data)
     assert r.status_code == 400
     assert "cannot have been received before the consultation opened" in r.get_data(as_text=True)
@@ -201,7 +265,10 @@ def test_offline_opinions_need_the_contributor_and_a_real_channel(app, client, a
     assert 'id="contributor_name-error"' in html
     assert "Ý kiến qua đường dây nóng" in html
     assert "<details open>" in html  # the offline form is shown unfolded
-    r = client.post(f"/consultations/{cid}/opinions", data=base | {"channel": "pigeon", "contributor_name": "Ông D"})
+    r = client.post(
+        f"/consultations/{cid}/opinions",
+        data=base | {"channel": "pigeon", "contributor_name": "Ông D"},
+    )
     assert r.status_code == 400
     assert "Choose how this opinion was received." in r.get_data(as_text=True)
     assert opinions(app) == []
@@ -218,10 +285,17 @@ def test_residents_cannot_enter_offline_opinions(app, client, auth, world, make)
     assert opinions(app) == []
 
 
-def test_after_the_close_an_offline_opinion_must_have_been_received_before_it(app, client, auth, world, make):
+def test_after_the_close_an_offline_opinion_must_have_been_received_before_it(
+    app, client, auth, world, make
+):
     cid = make.consultation("closed")
     auth.login(world.email("official"))
-    data = {"body": "Phiếu nộp muộn", "stance": "agree", "channel": "paper", "contributor_name": "Ông E"}
+    data = {
+        "body": "Phiếu nộp muộn",
+        "stance": "agree",
+        "channel": "paper",
+        "contributor_name": "Ông E",
+    }
     r = client.post(f"/consultations/{cid}/opinions", data=data)
     assert r.status_code == 400
     html = r.get_data(as_text=True)
@@ -239,6 +313,7 @@ def test_no_offline_opinion_once_concluded(app, client, auth, world, make):
 
 
 # --- editing and withdrawing ----------------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_the_author_edits_an_opinion_and_the_history_is_kept(app, client, auth, world, make):
@@ -282,7 +357,10 @@ def test_only_the_author_edits_or_withdraws(app, client, auth, world, make, who)
     oid = make.opinion(cid)
     auth.login(world.email(who))
     assert client.get(f"/opinions/{oid}/edit").status_code == 403
-    assert client.post(f"/opinions/{oid}/edit", data={"body": "Sửa hộ", "stance": "agree"}).status_code == 403
+    assert (
+        client.post(f"/opinions/{oid}/edit", data={"body": "Sửa hộ", "stance": "agree"}).status_code
+        == 403
+    )
     assert client.post(f"/opinions/{oid}/withdraw").status_code == 403
     assert opinion(app, oid).status == OpinionStatus.published
 
@@ -290,8 +368,11 @@ def test_only_the_author_edits_or_withdraws(app, client, auth, world, make, who)
 def test_anonymous_edit_and_withdraw_go_to_login(client, make):
     cid = make.consultation("open")
     oid = make.opinion(cid)
-    for r in (client.get(f"/opinions/{oid}/edit"), client.post(f"/opinions/{oid}/withdraw"),
-              client.post(f"/opinions/{oid}/flag", data={"reason": "x"})):
+    for r in (
+        client.get(f"/opinions/{oid}/edit"),
+        client.post(f"/opinions/{oid}/withdraw"),
+        client.post(f"/opinions/{oid}/flag", data={"reason": "x"}),
+    ):
         assert r.status_code == 302
         assert "/auth/login" in r.headers["Location"]
 
@@ -303,7 +384,10 @@ def test_opinions_cannot_change_once_closed(app, client, auth, world, make, stat
     oid = make.opinion(cid)
     auth.login(world.email("resident"))
     assert client.get(f"/opinions/{oid}/edit").status_code == 409
-    assert client.post(f"/opinions/{oid}/edit", data={"body": "Muộn", "stance": "agree"}).status_code == 409
+    assert (
+        client.post(f"/opinions/{oid}/edit", data={"body": "Muộn", "stance": "agree"}).status_code
+        == 409
+    )
     assert client.post(f"/opinions/{oid}/withdraw").status_code == 409
     assert opinion(app, oid).status == OpinionStatus.published
 
@@ -328,6 +412,7 @@ def test_withdrawing_keeps_the_opinion_but_not_its_public_text(app, client, auth
 
 # --- reporting --------------------------------------------------------------------------------------
 
+
 def test_a_reader_reports_an_opinion_once(app, client, auth, world, make):
     cid = make.consultation("open")
     oid = make.opinion(cid)
@@ -349,7 +434,9 @@ def test_reporting_needs_a_reason_and_someone_else(app, client, auth, world, mak
     cid = make.consultation("open")
     oid = make.opinion(cid)
     auth.login(world.email("resident"))  # the author
-    assert f'href="/opinions/{oid}/flag"' not in client.get(f"/consultations/{cid}").get_data(as_text=True)
+    assert f'href="/opinions/{oid}/flag"' not in client.get(f"/consultations/{cid}").get_data(
+        as_text=True
+    )
     assert client.post(f"/opinions/{oid}/flag", data={"reason": "x"}).status_code == 403
     auth.logout()
     auth.login(world.email("unverified"))

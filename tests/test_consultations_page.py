@@ -27,7 +27,9 @@ def english(client):
     client.set_cookie("lang", "en")
 
 
-def add_opinions(app, world, cid, n, *, who="resident", edit=False, answer=False, section_position=None):
+def add_opinions(
+    app, world, cid, n, *, who="resident", edit=False, answer=False, section_position=None
+):
     """``n`` opinions through the service (optionally each edited once and answered), one commit."""
     with app.test_request_context():
         c = db.session.get(Consultation, cid)
@@ -35,15 +37,21 @@ def add_opinions(app, world, cid, n, *, who="resident", edit=False, answer=False
         section = None
         if section_position is not None:
             section = db.session.scalar(
-                sa.select(Section).where(Section.consultation_id == cid, Section.position == section_position)
+                sa.select(Section).where(
+                    Section.consultation_id == cid, Section.position == section_position
+                )
             )
         ids = []
         for i in range(n):
-            op = services.post_opinion(c, by=user, body=f"Ý kiến số {i}", stance=list(Stance)[i % 3], section=section)
+            op = services.post_opinion(
+                c, by=user, body=f"Ý kiến số {i}", stance=list(Stance)[i % 3], section=section
+            )
             if edit:
                 services.edit_opinion(op, by=user, body=f"Ý kiến số {i} (sửa)", stance=op.stance)
             if answer:
-                op.response = Response(consultation_id=cid, outcome=Outcome.accepted, explanation=f"Tiếp thu {i}")
+                op.response = Response(
+                    consultation_id=cid, outcome=Outcome.accepted, explanation=f"Tiếp thu {i}"
+                )
             ids.append(op.id)
         db.session.commit()
         return ids
@@ -158,7 +166,10 @@ def test_twenty_opinions_a_page_newest_first_and_filter_by_article(app, client, 
     assert opinion_ids(only) == sorted(on_article, reverse=True)
     assert "Opinions on: Điều 2. Đối tượng áp dụng" in only
     # A section of nothing shows every opinion.
-    assert len(opinion_ids(client.get(f"/consultations/{cid}?section=abc").get_data(as_text=True))) == 20
+    assert (
+        len(opinion_ids(client.get(f"/consultations/{cid}?section=abc").get_data(as_text=True)))
+        == 20
+    )
 
 
 def test_each_opinion_shows_its_public_details_only(app, client, world, make):
@@ -188,13 +199,21 @@ def test_edits_answers_withdrawn_and_hidden_opinions(app, client, auth, world, m
     edited, answered, withdrawn, hidden = add_opinions(app, world, cid, 4)
     with app.test_request_context():
         user = db.session.get(User, world.ids["resident"])
-        services.edit_opinion(db.session.get(Opinion, edited), by=user, body="Bản sửa", stance=Stance.disagree)
+        services.edit_opinion(
+            db.session.get(Opinion, edited), by=user, body="Bản sửa", stance=Stance.disagree
+        )
         db.session.get(Opinion, answered).response = Response(
-            consultation_id=cid, outcome=Outcome.partly_accepted, explanation="Sẽ điều chỉnh Điều 3."
+            consultation_id=cid,
+            outcome=Outcome.partly_accepted,
+            explanation="Sẽ điều chỉnh Điều 3.",
         )
         services.withdraw_opinion(db.session.get(Opinion, withdrawn), by=user)
         op = db.session.get(Opinion, hidden)
-        op.status, op.hidden_reason, op.hidden_at = OpinionStatus.hidden, "Xúc phạm người khác", utcnow()
+        op.status, op.hidden_reason, op.hidden_at = (
+            OpinionStatus.hidden,
+            "Xúc phạm người khác",
+            utcnow(),
+        )
         op.body = "Nội dung bị ẩn"
         db.session.commit()
 
@@ -220,7 +239,9 @@ def test_edits_answers_withdrawn_and_hidden_opinions(app, client, auth, world, m
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("who", [None, "resident", "official"])
-def test_the_page_costs_the_same_number_of_queries_whatever_the_number_of_opinions(app, client, auth, world, make, who):
+def test_the_page_costs_the_same_number_of_queries_whatever_the_number_of_opinions(
+    app, client, auth, world, make, who
+):
     small = make.consultation("open", title="Ít ý kiến")
     large = make.consultation("open", title="Nhiều ý kiến")
     # Every opinion edited and answered, so a lazy load per opinion would show in the count.

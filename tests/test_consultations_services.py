@@ -11,7 +11,12 @@ from core.extensions import db
 def test_split_sections_finds_articles_and_preamble():
     text = "Lời nói đầu.\n\nĐiều 1. Phạm vi\nNội dung một.\nĐiều 2: Đối tượng\nNội dung hai.\nArticle 3. Scope\nThree."
     sections = services.split_sections(text)
-    assert [s.heading for s in sections] == ["", "Điều 1. Phạm vi", "Điều 2: Đối tượng", "Article 3. Scope"]
+    assert [s.heading for s in sections] == [
+        "",
+        "Điều 1. Phạm vi",
+        "Điều 2: Đối tượng",
+        "Article 3. Scope",
+    ]
     assert sections[1].text == "Nội dung một."
     assert sections[0].text == "Lời nói đầu."
 
@@ -50,5 +55,7 @@ def test_status_follows_the_dates_without_cron(app, make):
         c.closes_at = utcnow()
         db.session.commit()
         assert db.session.get(Consultation, cid).status == Status.closed
-        found = db.session.scalars(sa.select(Consultation.id).where(Consultation.status == Status.closed)).all()
+        found = db.session.scalars(
+            sa.select(Consultation.id).where(Consultation.status == Status.closed)
+        ).all()
         assert found == [cid]

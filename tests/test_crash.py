@@ -32,8 +32,11 @@ KILL_AFTER_SECONDS = 60
 def _run_until_killed(server: Server, seeded, tag: str) -> tuple[Outcome, int]:
     outcome, lock, stop = Outcome(), threading.Lock(), threading.Event()
     threads = [
-        threading.Thread(target=post_opinions, args=(server.port, email, seeded.consultation_id, 10_000, tag,
-                                                     outcome, lock, stop), daemon=True)
+        threading.Thread(
+            target=post_opinions,
+            args=(server.port, email, seeded.consultation_id, 10_000, tag, outcome, lock, stop),
+            daemon=True,
+        )
         for email in seeded.emails
     ]
     for t in threads:
@@ -51,13 +54,20 @@ def _run_until_killed(server: Server, seeded, tag: str) -> tuple[Outcome, int]:
 
 
 def _check_database(config: dict, cid: int, acknowledged: dict[int, str]) -> int:
-    engine = sa.create_engine(config["SQLALCHEMY_DATABASE_URI"], **config["SQLALCHEMY_ENGINE_OPTIONS"])
+    engine = sa.create_engine(
+        config["SQLALCHEMY_DATABASE_URI"], **config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     try:
         with engine.connect() as conn:
-            rows = conn.execute(sa.text("SELECT id, body, tracking_number FROM opinion WHERE consultation_id = :c"),
-                                {"c": cid}).all()
-            audited = set(conn.execute(sa.text(
-                "SELECT object_id FROM audit_event WHERE action = 'opinion.create'")).scalars())
+            rows = conn.execute(
+                sa.text("SELECT id, body, tracking_number FROM opinion WHERE consultation_id = :c"),
+                {"c": cid},
+            ).all()
+            audited = set(
+                conn.execute(
+                    sa.text("SELECT object_id FROM audit_event WHERE action = 'opinion.create'")
+                ).scalars()
+            )
             counter = conn.execute(sa.text("SELECT max(last) FROM tracking_counter")).scalar()
     finally:
         engine.dispose()
@@ -94,9 +104,11 @@ def test_kill_9_mid_writes_loses_nothing_acknowledged(database_url, tmp_path, db
             conn.close()
         assert integrity == "ok"
     stored = _check_database(config, seeded.consultation_id, outcome.acknowledged)
-    print(f"\n[crash, {db_backend}] killed with {at_kill} acknowledged; after the kill: "
-          f"{len(outcome.acknowledged)} acknowledged, {stored} stored, all acknowledged present; "
-          f"{in_flight} requests cut off; integrity_check: {integrity}")
+    print(
+        f"\n[crash, {db_backend}] killed with {at_kill} acknowledged; after the kill: "
+        f"{len(outcome.acknowledged)} acknowledged, {stored} stored, all acknowledged present; "
+        f"{in_flight} requests cut off; integrity_check: {integrity}"
+    )
     assert len(outcome.acknowledged) >= KILL_AT // 2
     # Stored but not acknowledged is allowed (the answer was lost with the server); the
     # other way round never.
@@ -106,10 +118,14 @@ def test_kill_9_mid_writes_loses_nothing_acknowledged(database_url, tmp_path, db
     server.start()
     try:
         again, lock = Outcome(), threading.Lock()
-        post_opinions(server.port, seeded.emails[0], seeded.consultation_id, 5, "after", again, lock)
+        post_opinions(
+            server.port, seeded.emails[0], seeded.consultation_id, 5, "after", again, lock
+        )
     finally:
         server.stop()
     assert again.errors == []
     assert len(again.acknowledged) == 5
-    total = _check_database(config, seeded.consultation_id, {**outcome.acknowledged, **again.acknowledged})
+    total = _check_database(
+        config, seeded.consultation_id, {**outcome.acknowledged, **again.acknowledged}
+    )
     assert total == stored + 5

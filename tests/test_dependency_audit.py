@@ -63,21 +63,41 @@ def test_fixed_version_is_the_first_unaffected_one(snapshot):
 def test_ranges_with_several_intervals(snapshot):
     # PYSEC-2023-192: introduced 2.0.0 fixed 2.0.6, and introduced 0 fixed 1.26.17.
     assert ("urllib3", "PYSEC-2023-192") in finding_ids(audit.audit({"urllib3": "2.0.5"}, snapshot))
-    assert ("urllib3", "PYSEC-2023-192") in finding_ids(audit.audit({"urllib3": "1.26.16"}, snapshot))
+    assert ("urllib3", "PYSEC-2023-192") in finding_ids(
+        audit.audit({"urllib3": "1.26.16"}, snapshot)
+    )
     between = finding_ids(audit.audit({"urllib3": "1.26.17"}, snapshot))
     assert ("urllib3", "PYSEC-2023-192") not in between
     assert ("urllib3", "PYSEC-2023-212") in between  # fixed only in 1.26.18
     # PYSEC-2023-74 starts at requests 2.3.0: older releases are outside that range.
-    assert ("requests", "PYSEC-2023-74") not in finding_ids(audit.audit({"requests": "2.2.1"}, snapshot))
-    assert ("requests", "PYSEC-2023-74") in finding_ids(audit.audit({"requests": "2.30.0"}, snapshot))
+    assert ("requests", "PYSEC-2023-74") not in finding_ids(
+        audit.audit({"requests": "2.2.1"}, snapshot)
+    )
+    assert ("requests", "PYSEC-2023-74") in finding_ids(
+        audit.audit({"requests": "2.30.0"}, snapshot)
+    )
 
 
 def test_explicit_versions_last_affected_and_withdrawn():
-    snapshot = {"packages": {"demo-pkg": {"advisories": [
-        {"id": "LISTED", "versions": ["1.4"], "ranges": [], "fixed": ["1.5"]},
-        {"id": "LAST", "ranges": [{"introduced": "2.0", "last_affected": "2.1"}], "fixed": []},
-        {"id": "GONE", "ranges": [{"introduced": "0"}], "withdrawn": "2024-01-01T00:00:00Z"},
-    ]}}}
+    snapshot = {
+        "packages": {
+            "demo-pkg": {
+                "advisories": [
+                    {"id": "LISTED", "versions": ["1.4"], "ranges": [], "fixed": ["1.5"]},
+                    {
+                        "id": "LAST",
+                        "ranges": [{"introduced": "2.0", "last_affected": "2.1"}],
+                        "fixed": [],
+                    },
+                    {
+                        "id": "GONE",
+                        "ranges": [{"introduced": "0"}],
+                        "withdrawn": "2024-01-01T00:00:00Z",
+                    },
+                ]
+            }
+        }
+    }
 
     def ids(version):
         return {f.advisory_id for f in audit.audit({"demo-pkg": version}, snapshot).findings}
@@ -112,12 +132,13 @@ def test_installed_environment_matches_the_lock():
     """`make install` installs with the lock as constraints: CI runs what the audit checked."""
     pins = audit.parse_lock(LOCK.read_text(encoding="utf-8"))
     installed = {
-        canonicalize_name(d.metadata["Name"]): d.version
-        for d in importlib.metadata.distributions()
+        canonicalize_name(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()
     }
     drift = {
         name: (version, installed[name])
         for name, version in pins.items()
         if name in installed and installed[name] != version
     }
-    assert drift == {}, f"installed versions differ from requirements.lock (run make install): {drift}"
+    assert drift == {}, (
+        f"installed versions differ from requirements.lock (run make install): {drift}"
+    )

@@ -33,18 +33,34 @@ def downloads(app, client, auth, make) -> tuple[dict[str, list[str]], int]:
     cid = make.consultation("open")
     make.opinion(cid, body="Đồng ý, đề nghị mở rộng ngõ lên 4 mét.", section_position=1)
     auth.login("official@example.vn")
-    assert client.post(f"/consultations/{cid}/attachments", data={"file": (io.BytesIO(PDF), "Bản đồ.pdf")},
-                       content_type="multipart/form-data").status_code == 302
+    assert (
+        client.post(
+            f"/consultations/{cid}/attachments",
+            data={"file": (io.BytesIO(PDF), "Bản đồ.pdf")},
+            content_type="multipart/form-data",
+        ).status_code
+        == 302
+    )
     auth.logout()
     auth.login("reviewer@example.vn")
-    assert client.post(f"/consultations/{cid}/reviews", data={
-        "body": "Ủy ban MTTQ phường đồng thuận.", "attachment": (io.BytesIO(PDF), "Phản biện.pdf"),
-    }, content_type="multipart/form-data").status_code == 302
+    assert (
+        client.post(
+            f"/consultations/{cid}/reviews",
+            data={
+                "body": "Ủy ban MTTQ phường đồng thuận.",
+                "attachment": (io.BytesIO(PDF), "Phản biện.pdf"),
+            },
+            content_type="multipart/form-data",
+        ).status_code
+        == 302
+    )
     with app.app_context():
         aid = db.session.scalar(sa.select(Attachment.id))
         rid = db.session.scalar(sa.select(Review.id))
     return {
-        "records.export": [f"/consultations/{cid}/export.{f}" for f in ("csv", "xlsx", "json", "docx", "pdf")],
+        "records.export": [
+            f"/consultations/{cid}/export.{f}" for f in ("csv", "xlsx", "json", "docx", "pdf")
+        ],
         "records.record_download": [f"/consultations/{cid}/record.{f}" for f in ("docx", "pdf")],
         "notices.notice_pdf": [f"/consultations/{cid}/notice.pdf"],
         "me.data": ["/me/data?format=json", "/me/data?format=csv"],
@@ -59,9 +75,13 @@ NOT_DOWNLOADS = {"localities.search_json"}
 
 
 def _looks_like_a_download(rule) -> bool:
-    return "GET" in rule.methods and rule.endpoint not in NOT_DOWNLOADS and (
-        re.search(r"\.(<any\(|pdf|csv|json|xlsx|docx|zip)", rule.rule) is not None
-        or rule.endpoint in EXTENSIONLESS_DOWNLOADS
+    return (
+        "GET" in rule.methods
+        and rule.endpoint not in NOT_DOWNLOADS
+        and (
+            re.search(r"\.(<any\(|pdf|csv|json|xlsx|docx|zip)", rule.rule) is not None
+            or rule.endpoint in EXTENSIONLESS_DOWNLOADS
+        )
     )
 
 
@@ -105,13 +125,18 @@ def test_every_download_has_one_charset_on_text_and_none_on_binary(app, client, 
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
-def test_the_export_command_and_the_download_are_the_same_bytes(app, client, auth, make, runner, tmp_path, fmt):
+def test_the_export_command_and_the_download_are_the_same_bytes(
+    app, client, auth, make, runner, tmp_path, fmt
+):
     """The Content-Type fix changed headers only: the CSV and JSON stay the documented data."""
     cid = make.consultation("open")
     make.opinion(cid, body="Đề nghị giữ nguyên hiện trạng.", stance="disagree")
     auth.login("moderator@example.vn")
     response = client.get(f"/consultations/{cid}/export.{fmt}")
     out = tmp_path / f"out.{fmt}"
-    assert runner.invoke(args=["export", str(cid), "--format", fmt, "--output", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(args=["export", str(cid), "--format", fmt, "--output", str(out)]).exit_code
+        == 0
+    )
     assert response.get_data() == out.read_bytes()
     assert (b'"disagree"' if fmt == "csv" else b'"stance": "disagree"') in out.read_bytes()

@@ -38,22 +38,40 @@ def closed(app, make):
         "online": make.opinion(cid, body="Đồng ý mở rộng ngõ lên 4 mét.", section_position=4),
         "hidden": make.opinion(cid, body="Lời lẽ thô tục không được đăng.", stance="disagree"),
         "withdrawn": make.opinion(cid, who="admin", body="Ý kiến đã rút lại.", stance="suggest"),
-        "paper": make.opinion(cid, who="official", body="Đề nghị giữ nguyên hiện trạng.", channel="paper",
-                              stance="disagree", section_position=2),
+        "paper": make.opinion(
+            cid,
+            who="official",
+            body="Đề nghị giữ nguyên hiện trạng.",
+            channel="paper",
+            stance="disagree",
+            section_position=2,
+        ),
     }
     with app.app_context():
         hidden = db.session.get(Opinion, ids["hidden"])
-        hidden.status, hidden.hidden_reason, hidden.hidden_at = OpinionStatus.hidden, "Ngôn từ thô tục", utcnow()
+        hidden.status, hidden.hidden_reason, hidden.hidden_at = (
+            OpinionStatus.hidden,
+            "Ngôn từ thô tục",
+            utcnow(),
+        )
         withdrawn = db.session.get(Opinion, ids["withdrawn"])
         withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
-        accepted = Response(consultation_id=cid, outcome="accepted", explanation="Tiếp thu, sửa Điều 3.")
-        refused = Response(consultation_id=cid, outcome="not_accepted", explanation="Giữ như dự thảo vì an toàn giao thông.")
+        accepted = Response(
+            consultation_id=cid, outcome="accepted", explanation="Tiếp thu, sửa Điều 3."
+        )
+        refused = Response(
+            consultation_id=cid,
+            outcome="not_accepted",
+            explanation="Giữ như dự thảo vì an toàn giao thông.",
+        )
         db.session.add_all([accepted, refused])
         db.session.flush()
         db.session.get(Opinion, ids["online"]).response_id = accepted.id
         db.session.get(Opinion, ids["paper"]).response_id = refused.id
         hidden.response_id = refused.id
-        db.session.add(Review(consultation_id=cid, body="Ủy ban MTTQ phường đồng thuận với dự thảo."))
+        db.session.add(
+            Review(consultation_id=cid, body="Ủy ban MTTQ phường đồng thuận với dự thảo.")
+        )
         c = db.session.get(Consultation, cid)
         c.stored_status, c.closes_at = Status.closed, utcnow() - timedelta(seconds=1)
         db.session.commit()
@@ -65,13 +83,20 @@ def closed(app, make):
 def concluded(app, client, auth, closed):
     cid, numbers = closed
     auth.login("moderator@example.vn")
-    response = client.post(f"/consultations/{cid}/record/publish", data={
-        "conclusion": "Thống nhất ban hành quy định.", "signer_name": "Nguyễn Văn An", "signer_title": "Chủ tịch",
-    })
+    response = client.post(
+        f"/consultations/{cid}/record/publish",
+        data={
+            "conclusion": "Thống nhất ban hành quy định.",
+            "signer_name": "Nguyễn Văn An",
+            "signer_title": "Chủ tịch",
+        },
+    )
     assert response.status_code == 302
     auth.logout()
     with app.app_context():
-        content_hash = db.session.scalar(sa.select(Record.content_hash).where(Record.consultation_id == cid))
+        content_hash = db.session.scalar(
+            sa.select(Record.content_hash).where(Record.consultation_id == cid)
+        )
     return cid, numbers, content_hash
 
 
@@ -103,7 +128,7 @@ def test_record_docx_is_an_administrative_report(client, concluded):
     response = client.get(f"/consultations/{cid}/record.docx")  # public once concluded
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment;")
-    assert response.headers["Content-Disposition"].endswith('.docx')
+    assert response.headers["Content-Disposition"].endswith(".docx")
     document = docx.Document(io.BytesIO(response.get_data()))
 
     # Normal style: Times New Roman for every script, 13-14 pt
@@ -134,27 +159,44 @@ def test_record_docx_is_an_administrative_report(client, concluded):
     title = find(document, "BÁO CÁO")
     assert title.alignment == WD_ALIGN_PARAGRAPH.CENTER
     assert all(r.bold for r in title.runs)
-    subtitle = find(document, "Tổng hợp, tiếp thu, giải trình ý kiến của Nhân dân đối với dự thảo "
-                              "Quy định quản lý đất đai phường Ba Đình")
+    subtitle = find(
+        document,
+        "Tổng hợp, tiếp thu, giải trình ý kiến của Nhân dân đối với dự thảo "
+        "Quy định quản lý đất đai phường Ba Đình",
+    )
     assert subtitle.alignment == WD_ALIGN_PARAGRAPH.CENTER
     assert all(r.bold for r in subtitle.runs)
 
     text = "\n".join(p.text for p in document.paragraphs)
-    for heading in ("Thời gian lấy ý kiến", "hình thức lấy ý kiến", "KẾT QUẢ LẤY Ý KIẾN", "KẾT LUẬN"):
+    for heading in (
+        "Thời gian lấy ý kiến",
+        "hình thức lấy ý kiến",
+        "KẾT QUẢ LẤY Ý KIẾN",
+        "KẾT LUẬN",
+    ):
         assert heading in text
     assert "Thống nhất ban hành quy định." in text
     assert "Ủy ban MTTQ phường đồng thuận với dự thảo." in text
     assert content_hash in text
 
     # the table of opinions and answers: one row per opinion under its article's heading
-    table = next(t for t in document.tables if t.rows[0].cells[0].text == "STT" and len(t.columns) == 5)
+    table = next(
+        t for t in document.tables if t.rows[0].cells[0].text == "STT" and len(t.columns) == 5
+    )
     assert [c.text for c in table.rows[0].cells] == [
-        "STT", "Mã số ý kiến", "Nội dung ý kiến", "Quan điểm", "Tiếp thu, giải trình",
+        "STT",
+        "Mã số ý kiến",
+        "Nội dung ý kiến",
+        "Quan điểm",
+        "Tiếp thu, giải trình",
     ]
     rows = {r.cells[1].text: [c.text for c in r.cells] for r in opinion_rows(table)}
     assert set(rows) == set(numbers.values())
     assert rows[numbers["online"]][4] == "Tiếp thu, sửa Điều 3."  # the outcome said once
-    assert rows[numbers["paper"]][4] == "Không tiếp thu, giải trình. Giữ như dự thảo vì an toàn giao thông."
+    assert (
+        rows[numbers["paper"]][4]
+        == "Không tiếp thu, giải trình. Giữ như dự thảo vì an toàn giao thông."
+    )
     assert "Ngôn từ thô tục" in rows[numbers["hidden"]][2]
     assert "Lời lẽ thô tục" not in " ".join(" ".join(r) for r in rows.values())
     assert "rút lại" in rows[numbers["withdrawn"]][2]
@@ -164,7 +206,10 @@ def test_record_docx_is_an_administrative_report(client, concluded):
 
     signature = document.tables[-1]
     assert [p.text for p in signature.rows[0].cells[1].paragraphs if p.text] == [
-        "TM. ỦY BAN NHÂN DÂN", "CHỦ TỊCH", "(Ký tên, đóng dấu)", "Nguyễn Văn An",
+        "TM. ỦY BAN NHÂN DÂN",
+        "CHỦ TỊCH",
+        "(Ký tên, đóng dấu)",
+        "Nguyễn Văn An",
     ]
     assert all(r.bold for r in signature.rows[0].cells[1].paragraphs[-1].runs)
 
@@ -229,7 +274,9 @@ def test_staff_docx_and_pdf_exports_hold_every_opinion_in_full(client, auth, wor
 
     pdf = client.get(f"/consultations/{cid}/export.pdf")
     assert pdf.status_code == 200
-    text = " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages).split())
+    text = " ".join(
+        " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.get_data())).pages).split()
+    )
     assert NATION in text
     assert "BẢNG TỔNG HỢP" in text
     assert "Lời lẽ thô tục không được đăng." in text
@@ -243,7 +290,9 @@ def test_export_command_writes_documents(runner, closed, tmp_path, fmt):
     result = runner.invoke(args=["export", str(cid), "--format", fmt, "--output", str(out)])
     assert result.exit_code == 0, result.output
     if fmt == "docx":
-        text = " ".join(c.text for t in docx.Document(str(out)).tables for r in t.rows for c in r.cells)
+        text = " ".join(
+            c.text for t in docx.Document(str(out)).tables for r in t.rows for c in r.cells
+        )
     else:
         text = " ".join(p.extract_text() for p in PdfReader(str(out)).pages)
     assert all(n in text for n in numbers.values())
@@ -253,8 +302,13 @@ def _poppler(tool: str, pdf: bytes, tmp_path, *args: str) -> str:
     """Run a poppler tool (Debian's poppler-utils, installed by .ci/run) over ``pdf``."""
     path = tmp_path / f"{tool}.pdf"
     path.write_bytes(pdf)
-    done = subprocess.run([tool, *args, str(path), "-"] if tool == "pdftotext" else [tool, str(path)],
-                          capture_output=True, text=True, check=True, timeout=60)
+    done = subprocess.run(
+        [tool, *args, str(path), "-"] if tool == "pdftotext" else [tool, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
     return done.stdout
 
 
@@ -274,7 +328,7 @@ def _fonts(pdf: bytes, tmp_path) -> list[tuple[str, str, str]]:
 def test_record_and_export_pdfs_embed_one_vietnamese_typeface(client, auth, concluded, tmp_path):
     """The shipped Liberation Serif 2 sets every letter: no fallback font, every font embedded,
     and the words come back whole from the text layer."""
-    cid, numbers, _ = concluded
+    cid, _numbers, _ = concluded
     record = client.get(f"/consultations/{cid}/record.pdf").get_data()
     auth.login("reviewer@example.vn")
     export = client.get(f"/consultations/{cid}/export.pdf").get_data()

@@ -17,12 +17,40 @@ from core.timeutil import utcnow
 
 FORMATS = ["csv", "xlsx", "json", "docx", "pdf"]
 #: The XLSX is read by people: its header row in the reader's language, COLUMNS's order.
-HEADERS_EN = ["Tracking number", "Date received", "Position in the draft", "Article", "Stance", "Channel", "Status",
-              "Text of the opinion", "Reason for hiding", "Contributor", "Locality code", "Outcome",
-              "Explanation", "Last edited", "Withdrawn on"]
-HEADERS_VI = ["Mã theo dõi", "Ngày nhận", "Thứ tự trong dự thảo", "Điều", "Quan điểm", "Hình thức lấy ý kiến",
-              "Trạng thái", "Nội dung ý kiến", "Lý do ẩn ý kiến", "Người góp ý", "Mã địa bàn", "Kết quả",
-              "Giải trình", "Sửa lần cuối", "Ngày rút lại"]
+HEADERS_EN = [
+    "Tracking number",
+    "Date received",
+    "Position in the draft",
+    "Article",
+    "Stance",
+    "Channel",
+    "Status",
+    "Text of the opinion",
+    "Reason for hiding",
+    "Contributor",
+    "Locality code",
+    "Outcome",
+    "Explanation",
+    "Last edited",
+    "Withdrawn on",
+]
+HEADERS_VI = [
+    "Mã theo dõi",
+    "Ngày nhận",
+    "Thứ tự trong dự thảo",
+    "Điều",
+    "Quan điểm",
+    "Hình thức lấy ý kiến",
+    "Trạng thái",
+    "Nội dung ý kiến",
+    "Lý do ẩn ý kiến",
+    "Người góp ý",
+    "Mã địa bàn",
+    "Kết quả",
+    "Giải trình",
+    "Sửa lần cuối",
+    "Ngày rút lại",
+]
 
 
 @pytest.fixture
@@ -34,16 +62,27 @@ def consultation(app, make):
         "online": make.opinion(cid, body="Đồng ý mở rộng ngõ lên 4 mét.", section_position=3),
         "hidden": make.opinion(cid, body="Nội dung xúc phạm bị ẩn.", stance="disagree"),
         "withdrawn": make.opinion(cid, who="admin", body="Ý kiến đã rút.", stance="suggest"),
-        "paper": make.opinion(cid, who="official", body="Phiếu giấy: đề nghị giữ nguyên.",
-                              channel="paper", section_position=1),
-        "formula": make.opinion(cid, body="=HYPERLINK(\"http://evil\")", stance="suggest"),
+        "paper": make.opinion(
+            cid,
+            who="official",
+            body="Phiếu giấy: đề nghị giữ nguyên.",
+            channel="paper",
+            section_position=1,
+        ),
+        "formula": make.opinion(cid, body='=HYPERLINK("http://evil")', stance="suggest"),
     }
     with app.app_context():
         hidden = db.session.get(Opinion, ids["hidden"])
-        hidden.status, hidden.hidden_reason, hidden.hidden_at = OpinionStatus.hidden, "Xúc phạm", utcnow()
+        hidden.status, hidden.hidden_reason, hidden.hidden_at = (
+            OpinionStatus.hidden,
+            "Xúc phạm",
+            utcnow(),
+        )
         withdrawn = db.session.get(Opinion, ids["withdrawn"])
         withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
-        response = Response(consultation_id=cid, outcome="partly_accepted", explanation="Tiếp thu một phần.")
+        response = Response(
+            consultation_id=cid, outcome="partly_accepted", explanation="Tiếp thu một phần."
+        )
         db.session.add(response)
         db.session.flush()
         db.session.get(Opinion, ids["online"]).response_id = response.id
@@ -59,6 +98,7 @@ def fetch(client, cid, fmt):
 
 
 # --- who may export ------------------------------------------------------------------------------------
+
 
 def test_anonymous_is_sent_to_login(client, consultation):
     cid, _ = consultation
@@ -94,6 +134,7 @@ def test_unknown_consultation_is_404(client, auth, world):
 
 
 # --- the files, parsed back ----------------------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_csv_has_a_bom_every_opinion_and_no_email(client, auth, world, consultation):
@@ -201,8 +242,10 @@ def test_xlsx_speaks_vietnamese_to_a_vietnamese_reader(client, auth, consultatio
     assert ws.print_title_rows == "$1:$1"  # the header on every printed page
 
 
-def test_export_command_writes_the_xlsx_in_vietnamese_by_default(app, runner, consultation, tmp_path):
-    cid, numbers = consultation
+def test_export_command_writes_the_xlsx_in_vietnamese_by_default(
+    app, runner, consultation, tmp_path
+):
+    cid, _numbers = consultation
     app.config["BABEL_DEFAULT_LOCALE"] = "vi"  # the product's default (the suite reads English)
     out = tmp_path / "y-kien.xlsx"
     result = runner.invoke(args=["export", str(cid), "--format", "xlsx", "--output", str(out)])
@@ -213,7 +256,10 @@ def test_export_command_writes_the_xlsx_in_vietnamese_by_default(app, runner, co
     assert {r[4] for r in rows[1:]} == {"Tán thành", "Không tán thành", "Góp ý, đề xuất"}
     # CSV stays data: the stable codes, whatever the language
     out = tmp_path / "y-kien.csv"
-    assert runner.invoke(args=["export", str(cid), "--format", "csv", "--output", str(out)]).exit_code == 0
+    assert (
+        runner.invoke(args=["export", str(cid), "--format", "csv", "--output", str(out)]).exit_code
+        == 0
+    )
     rows = list(csv.DictReader(io.StringIO(out.read_bytes().decode("utf-8-sig"))))
     assert {r["stance"] for r in rows} == {"agree", "disagree", "suggest"}
 
@@ -263,6 +309,7 @@ def test_an_empty_consultation_exports_just_the_header(client, auth, make):
 
 # --- the command line ----------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_export_command_writes_the_same_files(runner, consultation, tmp_path):
     cid, numbers = consultation
@@ -283,7 +330,9 @@ def test_export_command_writes_the_same_files(runner, consultation, tmp_path):
 
 
 def test_export_command_refuses_an_unknown_consultation(runner, world, tmp_path):
-    result = runner.invoke(args=["export", "999", "--format", "csv", "--output", str(tmp_path / "x.csv")])
+    result = runner.invoke(
+        args=["export", "999", "--format", "csv", "--output", str(tmp_path / "x.csv")]
+    )
     assert result.exit_code != 0
     assert "does not exist" in result.output
 

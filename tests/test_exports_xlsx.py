@@ -30,7 +30,7 @@ class _Unseekable:
 
 
 TRICKY_BODIES = {
-    "formula": ("=HYPERLINK(\"http://evil\")", "=HYPERLINK(\"http://evil\")"),
+    "formula": ('=HYPERLINK("http://evil")', '=HYPERLINK("http://evil")'),
     "plus": ("+84 912 345 678", "+84 912 345 678"),
     "control": ("Ký tự\x01 điều khiển\x0b và \ufffe ở đây\x1f", "Ký tự điều khiển và  ở đây"),
     "lines": ("Dòng 1\nDòng 2\r\nDòng 3\tcột", "Dòng 1\nDòng 2\r\nDòng 3\tcột"),
@@ -48,15 +48,20 @@ def test_xlsx_cells_come_back_with_their_types(app, make):
     from core.timeutil import to_local
 
     cid = make.consultation("open")
-    ids = {k: make.opinion(cid, body="tạm", section_position=3 if k == "lines" else None)
-           for k in TRICKY_BODIES}
+    ids = {
+        k: make.opinion(cid, body="tạm", section_position=3 if k == "lines" else None)
+        for k in TRICKY_BODIES
+    }
     with app.app_context():
         for key, oid in ids.items():
             db.session.get(Opinion, oid).body = TRICKY_BODIES[key][0]
         edited = db.session.get(Opinion, ids["lines"])
         edited.edited_at = utcnow()
         db.session.commit()
-        created = {k: to_local(db.session.get(Opinion, v).created_at).replace(tzinfo=None) for k, v in ids.items()}
+        created = {
+            k: to_local(db.session.get(Opinion, v).created_at).replace(tzinfo=None)
+            for k, v in ids.items()
+        }
         edited_at = to_local(edited.edited_at).replace(tzinfo=None)
         numbers = {db.session.get(Opinion, v).tracking_number: k for k, v in ids.items()}
         out = _Unseekable()  # zipfile writes data descriptors then
@@ -72,7 +77,9 @@ def test_xlsx_cells_come_back_with_their_types(app, make):
     assert not ws["A2"].font.b
     assert ws.freeze_panes == "A2"
     assert ws.auto_filter.ref == f"A1:O{len(ids) + 1}"
-    assert [ws.column_dimensions[chr(ord("A") + i)].width for i in range(len(COLUMNS))] == exports.WIDTHS
+    assert [
+        ws.column_dimensions[chr(ord("A") + i)].width for i in range(len(COLUMNS))
+    ] == exports.WIDTHS
     assert ws.max_row == len(ids) + 1
 
     for r in range(2, ws.max_row + 1):
@@ -105,17 +112,25 @@ def test_xlsx_cells_come_back_with_their_types(app, make):
     assert {r[7] for r in rows[1:]} == {v[1] for v in TRICKY_BODIES.values()}
 
     # the serial numbers are openpyxl's own (and small entries never use ZIP64 headers)
-    sample = datetime(2026, 2, 5, 23, 59, 58, 765432)
+    sample = datetime(2026, 2, 5, 23, 59, 58, 765432)  # noqa: DTZ001 - Excel cells have no time zone
     assert exports._excel_serial(sample) == to_excel(sample)
     with zipfile.ZipFile(io.BytesIO(bytes(out.data))) as z:
         assert z.testzip() is None
         assert all(i.extract_version < 45 for i in z.infolist())
-        assert {"[Content_Types].xml", "_rels/.rels", "xl/workbook.xml", "xl/_rels/workbook.xml.rels",
-                "xl/styles.xml", "xl/worksheets/sheet1.xml"} <= set(z.namelist())
+        assert {
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "xl/workbook.xml",
+            "xl/_rels/workbook.xml.rels",
+            "xl/styles.xml",
+            "xl/worksheets/sheet1.xml",
+        } <= set(z.namelist())
         workbook = z.read("xl/workbook.xml").decode()
         assert f"'Opinions'!$A$1:$O${len(ids) + 1}</definedName>" in workbook
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
         # schema order: sheetViews, cols, sheetData, autoFilter, pageMargins
         assert sheet.index("<sheetViews>") < sheet.index("<cols>") < sheet.index("<sheetData>")
-        assert sheet.index("</sheetData>") < sheet.index("<autoFilter") < sheet.index("<pageMargins")
+        assert (
+            sheet.index("</sheetData>") < sheet.index("<autoFilter") < sheet.index("<pageMargins")
+        )
         assert "<f>" not in sheet

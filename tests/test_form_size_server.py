@@ -49,10 +49,15 @@ def vietnamese_draft(chars: int) -> str:
 
 def _multipart(fields: dict[str, str]) -> tuple[bytes, str]:
     boundary = "----gopy" + secrets.token_hex(8)
-    body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode() + v.encode() + b"\r\n"
-        for k, v in fields.items()
-    ) + f"--{boundary}--\r\n".encode()
+    body = (
+        b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
+            + v.encode()
+            + b"\r\n"
+            for k, v in fields.items()
+        )
+        + f"--{boundary}--\r\n".encode()
+    )
     return body, f"multipart/form-data; boundary={boundary}"
 
 
@@ -65,8 +70,11 @@ def post_form(browser: Browser, path: str, fields: dict[str, str], encoding: str
     else:
         body, ctype = _multipart(fields)
     conn = http.client.HTTPConnection("127.0.0.1", browser.port, timeout=TIMEOUT)
-    headers = {"Content-Type": ctype, "Connection": "close",
-               "Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items())}
+    headers = {
+        "Content-Type": ctype,
+        "Connection": "close",
+        "Cookie": "; ".join(f"{k}={v}" for k, v in browser.cookies.items()),
+    }
     try:
         conn.request("POST", path, body=body, headers=headers)
         resp = conn.getresponse()
@@ -79,9 +87,15 @@ def post_form(browser: Browser, path: str, fields: dict[str, str], encoding: str
 
 def consultation_form(token: str, text: str) -> dict[str, str]:
     return {
-        "csrf_token": token, "title": "Quy định về quản lý đất đai", "summary": "Lấy ý kiến Nhân dân.",
-        "kind": "comment", "category": "land", "locality": "00004",
-        "opens_at": "2026-08-14", "closes_at": "2026-09-17", "text": text,
+        "csrf_token": token,
+        "title": "Quy định về quản lý đất đai",
+        "summary": "Lấy ý kiến Nhân dân.",
+        "kind": "comment",
+        "category": "land",
+        "locality": "00004",
+        "opens_at": "2026-08-14",
+        "closes_at": "2026-09-17",
+        "text": text,
     }
 
 
@@ -105,7 +119,10 @@ def stored_drafts(server: Server) -> list[str]:
     app = create_app({**server.config, "TESTING": True})
     with app.app_context():
         try:
-            return [draft_text(c) for c in db.session.scalars(db.select(Consultation).order_by(Consultation.id))]
+            return [
+                draft_text(c)
+                for c in db.session.scalars(db.select(Consultation).order_by(Consultation.id))
+            ]
         finally:
             db.session.remove()
             db.engine.dispose()
@@ -121,9 +138,13 @@ def test_the_longest_draft_the_form_allows_is_stored_whole(server, encoding):
     assert len(text.encode()) > 500_000
 
     started = time.monotonic()
-    status, page, size = post_form(browser, "/consultations/new", consultation_form(token, text), encoding)
-    print(f"\n[form size] {encoding}: {DRAFT_MAX_CHARS:,} characters, {len(text.encode()):,} bytes of UTF-8, "
-          f"body {size:,} bytes -> HTTP {status} in {time.monotonic() - started:.2f} s")
+    status, page, size = post_form(
+        browser, "/consultations/new", consultation_form(token, text), encoding
+    )
+    print(
+        f"\n[form size] {encoding}: {DRAFT_MAX_CHARS:,} characters, {len(text.encode()):,} bytes of UTF-8, "
+        f"body {size:,} bytes -> HTTP {status} in {time.monotonic() - started:.2f} s"
+    )
     assert status == 302, page[:500]
     drafts = stored_drafts(server)
     assert len(drafts) == 2  # the seeded one and this one
@@ -136,7 +157,9 @@ def test_a_draft_over_the_form_maximum_is_shown_again_with_the_text_kept(server,
     browser.login("official@example.vn")
     token = browser.csrf("/consultations/new")
     text = vietnamese_draft(DRAFT_MAX_CHARS + 1)
-    status, page, _ = post_form(browser, "/consultations/new", consultation_form(token, text), encoding)
+    status, page, _ = post_form(
+        browser, "/consultations/new", consultation_form(token, text), encoding
+    )
     assert status == 400
     assert "Dự thảo dài tối đa 200000 ký tự." in page
     assert text in page  # the typed text, whole, back in the textarea

@@ -114,19 +114,34 @@ def test_a_second_run_changes_nothing_and_says_so(app, runner, english):
     result = _import(runner)
     assert result.exit_code == 0, result.output
     assert "Nothing changed" in result.output
-    assert f"0 created, 0 updated (0 renamed, 0 moved to another province), {PROVINCES + COMMUNES} unchanged" in result.output
+    assert (
+        f"0 created, 0 updated (0 renamed, 0 moved to another province), {PROVINCES + COMMUNES} unchanged"
+        in result.output
+    )
     assert _events(app) == events
     with app.app_context():
-        assert db.session.execute(sa.select(Locality.id, Locality.code, Locality.name)).all() == before
+        assert (
+            db.session.execute(sa.select(Locality.id, Locality.code, Locality.name)).all() == before
+        )
 
 
-def test_units_already_held_keep_their_id_history_villages_and_contacts(app, runner, english, tmp_path):
+def test_units_already_held_keep_their_id_history_villages_and_contacts(
+    app, runner, english, tmp_path
+):
     assert runner.invoke(args=["localities", "import", str(SAMPLE)]).exit_code == 0
     # The office's contacts, and a unit the package names differently (renamed since).
     result = runner.invoke(
         args=[
-            "localities", "update", "--code", "19597", "--address", "Khu phố 3, xã Cam Lộ",
-            "--phone", "0233 3871 234", "--office-hours", "Sáng 7:30–11:30",
+            "localities",
+            "update",
+            "--code",
+            "19597",
+            "--address",
+            "Khu phố 3, xã Cam Lộ",
+            "--phone",
+            "0233 3871 234",
+            "--office-hours",
+            "Sáng 7:30–11:30",
         ]
     )
     assert result.exit_code == 0, result.output
@@ -186,11 +201,25 @@ def test_a_commune_moved_to_another_province_follows_the_package(app, runner, en
 
 
 def test_a_code_held_as_another_kind_refuses_everything(app, runner, english):
-    assert runner.invoke(
-        args=["localities", "add", "--code", "99", "--name", "Tỉnh Thử", "--kind", "province"]
-    ).exit_code == 0
+    assert (
+        runner.invoke(
+            args=["localities", "add", "--code", "99", "--name", "Tỉnh Thử", "--kind", "province"]
+        ).exit_code
+        == 0
+    )
     result = runner.invoke(
-        args=["localities", "add", "--code", "01", "--name", "Xã Sai Mã", "--kind", "commune", "--parent", "99"]
+        args=[
+            "localities",
+            "add",
+            "--code",
+            "01",
+            "--name",
+            "Xã Sai Mã",
+            "--kind",
+            "commune",
+            "--parent",
+            "99",
+        ]
     )
     assert result.exit_code == 0, result.output
     result = _import(runner)

@@ -57,7 +57,9 @@ def _user(app, email: str) -> User | None:
 
 
 def _radios(html: str) -> list[str]:
-    return re.findall(r'<input type="radio" id="locality-\d+" name="locality" value="([^"]+)"', html)
+    return re.findall(
+        r'<input type="radio" id="locality-\d+" name="locality" value="([^"]+)"', html
+    )
 
 
 # --- search ------------------------------------------------------------------------------------
@@ -93,7 +95,9 @@ def test_a_renamed_unit_is_found_by_its_new_name(app, country):
         loc = db.session.scalar(sa.select(Locality).where(Locality.code == "19597"))
         loc.renamed_from, loc.name = loc.name, "Xã Cam Lộ Mới Đổi"
         db.session.commit()
-        search._indexes[id(db.engine)].checked = 0  # as 5 seconds later: the fingerprint is read again
+        search._indexes[
+            id(db.engine)
+        ].checked = 0  # as 5 seconds later: the fingerprint is read again
         assert search.search("cam lo moi doi")[0][0].code == "19597"
 
 
@@ -111,7 +115,11 @@ def test_json_of_matches_is_public_cached_and_short(app, client, country):
     }
     assert all(set(r) == {"code", "name", "kind", "label"} for r in data["results"])
     assert client.get("/localities/search.json?q=" + "a" * 5000).status_code == 200
-    assert client.get("/localities/search.json").get_json() == {"query": "", "results": [], "more": False}
+    assert client.get("/localities/search.json").get_json() == {
+        "query": "",
+        "results": [],
+        "more": False,
+    }
 
 
 def test_the_json_of_matches_is_rate_limited(database_url, tmp_path):
@@ -125,7 +133,11 @@ def test_the_json_of_matches_is_rate_limited(database_url, tmp_path):
             "OUTBOX_DIR": str(tmp_path / "outbox"),
             "RATELIMIT_ENABLED": True,
             "RATELIMIT_STORAGE_URI": "memory://",
-            "RATELIMITS": {"locality_search_ip": "3 per minute", "register_ip": "2 per hour", "register_account": "1 per hour"},
+            "RATELIMITS": {
+                "locality_search_ip": "3 per minute",
+                "register_ip": "2 per hour",
+                "register_account": "1 per hour",
+            },
         }
     )
     app.test_client_class = Client
@@ -137,7 +149,9 @@ def test_the_json_of_matches_is_rate_limited(database_url, tmp_path):
         assert codes == [200, 200, 200, 429, 429]
         # Looking for a place from the registration form spends no registration attempt.
         finds = [
-            client.post("/auth/register", data={**FORM, "locality_q": f"cam lo {i}", "locality_search": "1"}).status_code
+            client.post(
+                "/auth/register", data={**FORM, "locality_q": f"cam lo {i}", "locality_search": "1"}
+            ).status_code
             for i in range(4)
         ]
         assert finds == [200, 200, 200, 200]
@@ -169,7 +183,8 @@ def test_a_small_list_stays_a_select(client, world):
 
 def test_find_keeps_what_was_typed_and_lists_the_matches(app, client, country):
     response = client.post(
-        "/auth/register", data={**FORM, "display_name": "Bà Hoa", "locality_q": "cam lo", "locality_search": "1"}
+        "/auth/register",
+        data={**FORM, "display_name": "Bà Hoa", "locality_q": "cam lo", "locality_search": "1"},
     )
     assert response.status_code == 200
     assert response.headers["Cache-Control"] == "no-store"
@@ -184,13 +199,17 @@ def test_find_keeps_what_was_typed_and_lists_the_matches(app, client, country):
     assert _user(app, FORM["email"]) is None  # nothing stored
 
     # Then the resident chooses a village and registers.
-    response = client.post("/auth/register", data={**FORM, "locality_q": "cam lo", "locality": "19597-02"})
+    response = client.post(
+        "/auth/register", data={**FORM, "locality_q": "cam lo", "locality": "19597-02"}
+    )
     assert response.status_code == 302, response.get_data(as_text=True)
     assert _user(app, FORM["email"]).locality_code == "19597-02"
 
 
 def test_choosing_the_commune_itself_is_possible(app, client, country):
-    response = client.post("/auth/register", data={**FORM, "locality_q": "cam lo", "locality": "19597"})
+    response = client.post(
+        "/auth/register", data={**FORM, "locality_q": "cam lo", "locality": "19597"}
+    )
     assert response.status_code == 302
     assert _user(app, FORM["email"]).locality_code == "19597"
 
@@ -221,9 +240,13 @@ def test_a_name_many_communes_share_asks_which(app, client, country):
 
 
 def test_a_name_that_matches_nothing_says_so(client, country):
-    response = client.post("/auth/register", data={**FORM, "locality_q": "khong co xa nay", "locality_search": "1"})
+    response = client.post(
+        "/auth/register", data={**FORM, "locality_q": "khong co xa nay", "locality_search": "1"}
+    )
     assert response.status_code == 200
-    assert "No commune, ward, special zone or village has this name." in response.get_data(as_text=True)
+    assert "No commune, ward, special zone or village has this name." in response.get_data(
+        as_text=True
+    )
 
 
 def test_the_locality_code_still_works(app, client, country):
@@ -249,21 +272,27 @@ def test_account_page_finds_and_saves_a_new_place(app, client, auth, world, coun
     assert re.search(r'value="00004-T1" checked', html)  # the place held now, with its commune
 
     data = {"full_name": "Nguyễn Văn Resident", "display_name": "Ông Ba", "locale": "vi"}
-    response = client.post("/me/account", data={**data, "locality_q": "hoan cat", "locality_search": "1"})
+    response = client.post(
+        "/me/account", data={**data, "locality_q": "hoan cat", "locality_search": "1"}
+    )
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert _radios(page)[0] == "19597-02"
     assert 'value="Ông Ba"' in page
     assert _user(app, world.email("resident")).locality_code == "00004-T1"  # nothing saved yet
 
-    response = client.post("/me/account", data={**data, "locality_q": "hoan cat", "locality": "19597-02"})
+    response = client.post(
+        "/me/account", data={**data, "locality_q": "hoan cat", "locality": "19597-02"}
+    )
     assert response.status_code == 302
     assert _user(app, world.email("resident")).locality_code == "19597-02"
     assert _user(app, world.email("resident")).display_name == "Ông Ba"
 
 
 def test_password_is_never_echoed_on_a_refused_form(client, country):
-    html = client.post("/auth/register", data={**FORM, "locality": "", "locality_q": ""}).get_data(as_text=True)
+    html = client.post("/auth/register", data={**FORM, "locality": "", "locality_q": ""}).get_data(
+        as_text=True
+    )
     assert FORM["password"] not in html
 
 
@@ -275,7 +304,9 @@ def test_register_with_world_and_country_together(app, client, world, country):
 
 
 def test_a_place_merged_since_it_was_chosen_offers_the_unit_that_absorbed_it(client, country):
-    html = client.get("/auth/register?locality=19612").get_data(as_text=True)  # Xã Cam Thành, merged
+    html = client.get("/auth/register?locality=19612").get_data(
+        as_text=True
+    )  # Xã Cam Thành, merged
     radios = _radios(html)
     assert radios[0] == "19597"
     assert "19612" not in radios

@@ -30,8 +30,16 @@ PREFERENCES = "http://localhost/me/account#consents"
 #: The marker every HTML message carries when it is built on templates/email/_layout.html.
 LAYOUT = 'data-layout="email/_layout"'
 KINDS = (
-    "verify", "account_exists", "reset", "password_changed", "account_deleted",
-    "opinion_receipt", "opinion_hidden", "opinion_restored", "opinion_answered", "generic",
+    "verify",
+    "account_exists",
+    "reset",
+    "password_changed",
+    "account_deleted",
+    "opinion_receipt",
+    "opinion_hidden",
+    "opinion_restored",
+    "opinion_answered",
+    "generic",
 )
 #: Messages about a consultation or an opinion: signed by the consultation's commune.
 ABOUT_OPINIONS = ("opinion_receipt", "opinion_hidden", "opinion_restored", "opinion_answered")
@@ -88,7 +96,9 @@ def _send_every_kind(app, world, make, locale: str) -> dict[str, dict]:
     with app.test_request_context():
         moderator = db.session.get(User, world.ids["moderator"])
         moderation.respond(
-            [db.session.get(Opinion, op_id)], by=moderator, outcome="accepted",
+            [db.session.get(Opinion, op_id)],
+            by=moderator,
+            outcome="accepted",
             explanation="Tiếp thu, sẽ mở rộng ngõ.",
         )
         db.session.commit()
@@ -96,8 +106,12 @@ def _send_every_kind(app, world, make, locale: str) -> dict[str, dict]:
     with app.test_request_context():
         resident = db.session.get(User, world.ids["resident"])
         mail.queue(
-            "generic", to=resident.email, locale=resident.locale, user=resident,
-            subject="Thông báo", paragraphs=["Dòng một"],
+            "generic",
+            to=resident.email,
+            locale=resident.locale,
+            user=resident,
+            subject="Thông báo",
+            paragraphs=["Dòng một"],
         )
         db.session.commit()
     take("generic")
@@ -152,7 +166,9 @@ def test_every_message_in_english_stays_english_with_the_same_signature(app, cam
     for kind, message in sent.items():
         text, html = message["text"], message["html"]
         assert text.splitlines()[0] == "Dear Nguyễn Thị Lan,", kind
-        assert f"Yours faithfully,\n{COMMITTEE}\nAddress: {ADDRESS}\nTelephone: {PHONE}\n" in text, kind
+        assert (
+            f"Yours faithfully,\n{COMMITTEE}\nAddress: {ADDRESS}\nTelephone: {PHONE}\n" in text
+        ), kind
         assert '<html lang="en">' in html, kind
         assert LAYOUT in html, kind
         assert "Kính gửi" not in text + html, kind
@@ -171,14 +187,19 @@ def test_mail_about_a_consultation_is_signed_by_its_commune_not_the_residents(ap
     cid = make.consultation("open", locality_id=cam_lo.other_commune_id)
     make.opinion(cid, who="resident")
     [message] = outbox(app)
-    assert "Trân trọng,\nỦy ban nhân dân phường Ngọc Hà\nĐịa chỉ: Số 1 phố Ngọc Hà\n\n" in message["text"]
+    assert (
+        "Trân trọng,\nỦy ban nhân dân phường Ngọc Hà\nĐịa chỉ: Số 1 phố Ngọc Hà\n\n"
+        in message["text"]
+    )
     assert "Điện thoại" not in message["text"]
     assert "Điện thoại" not in message["html"]
     assert COMMITTEE not in message["text"]
 
 
 def test_account_mail_without_a_commune_is_signed_by_the_operator(app, cam_lo):
-    app.config.update(OPERATOR_NAME="Trung tâm Chuyển đổi số tỉnh Quảng Trị", OPERATOR_PHONE="0233 3500 500")
+    app.config.update(
+        OPERATOR_NAME="Trung tâm Chuyển đổi số tỉnh Quảng Trị", OPERATOR_PHONE="0233 3500 500"
+    )
     with app.test_request_context():
         resident = db.session.get(User, cam_lo.ids["resident"])
         resident.locality, resident.locale = None, "vi"
@@ -234,7 +255,9 @@ def test_every_template_is_on_the_one_layout_and_the_one_signature():
     messages = sorted(p for p in folder.glob("*.html") if not p.name.startswith("_"))
     assert len(messages) >= len(KINDS)
     for html in messages:
-        assert html.read_text(encoding="utf-8").startswith('{% extends "email/_layout.html" %}'), html.name
+        assert html.read_text(encoding="utf-8").startswith('{% extends "email/_layout.html" %}'), (
+            html.name
+        )
         text = html.with_suffix(".txt").read_text(encoding="utf-8")
         assert '{% include "email/_greeting.txt" %}' in text, html.name
         assert text.rstrip().endswith('{% include "email/_signature.txt" %}'), html.name
@@ -263,7 +286,9 @@ def test_generic_template_renders_text_and_html(app):
 
 def test_a_name_is_escaped_in_the_html(app):
     with app.test_request_context():
-        message = mail.render("generic", to="a@example.vn", locale="vi", subject="x", name="<b>Lan</b>")
+        message = mail.render(
+            "generic", to="a@example.vn", locale="vi", subject="x", name="<b>Lan</b>"
+        )
     assert "&lt;b&gt;Lan&lt;/b&gt;" in message.html
     assert "<b>Lan</b>" not in message.html
 

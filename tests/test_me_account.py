@@ -97,8 +97,12 @@ def test_a_display_name_cannot_speak_for_an_authority(app, client, auth, world):
     auth.login("resident@example.vn")
     response = client.post(
         "/me/account",
-        data={"full_name": "\u200b", "display_name": "Ủy ban MTTQ Việt Nam xã Cam Lộ",
-              "locality": "00004-T1", "locale": "vi"},
+        data={
+            "full_name": "\u200b",
+            "display_name": "Ủy ban MTTQ Việt Nam xã Cam Lộ",
+            "locality": "00004-T1",
+            "locale": "vi",
+        },
     )
     assert response.status_code == 400
     html = response.get_data(as_text=True)

@@ -15,12 +15,14 @@ from core.extensions import db
 @pytest.fixture
 def bare_app(database_url, tmp_path):
     url, engine_options = database_url
-    app = create_app({
-        "TESTING": True,
-        "SECRET_KEY": secrets.token_hex(8),
-        "SQLALCHEMY_DATABASE_URI": url,
-        "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_hex(8),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+        }
+    )
     yield app
     with app.app_context():
         db.engine.dispose()
@@ -31,7 +33,8 @@ def _schema_differences(connection):
     diffs = compare_metadata(context, db.metadata)
     # The search index (FTS5 tables, tsvector index) is created by the migration on purpose.
     return [
-        d for d in diffs
+        d
+        for d in diffs
         if not (d[0] == "remove_table" and d[1].name.startswith("consultation_fts"))
         and not (d[0] == "remove_index" and d[1].name == "ix_consultation_search_vector")
     ]
@@ -40,14 +43,27 @@ def _schema_differences(connection):
 def _opinion_through_sql() -> None:
     now = "2026-01-01 00:00:00"
     with db.engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO locality (id, code, name, kind, created_at) VALUES (1, '1', 'X', 'commune', :t)"), {"t": now})
-        conn.execute(sa.text(
-            "INSERT INTO consultation (id, locality_id, title, summary, kind, category, status, opens_at, closes_at, "
-            "created_at, updated_at, search_folded, opinion_count) "
-            "VALUES (1, 1, 'T', '', 'comment', 'other', 'open', :t, :t, :t, :t, 't', 0)"), {"t": now})
-        conn.execute(sa.text(
-            "INSERT INTO opinion (consultation_id, channel, stance, body, status, tracking_number, created_at, flag_count) "
-            "VALUES (1, 'online', 'agree', 'x', 'published', 'YK-2026-000001', :t, 0)"), {"t": now})
+        conn.execute(
+            sa.text(
+                "INSERT INTO locality (id, code, name, kind, created_at) VALUES (1, '1', 'X', 'commune', :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO consultation (id, locality_id, title, summary, kind, category, status, opens_at, closes_at, "
+                "created_at, updated_at, search_folded, opinion_count) "
+                "VALUES (1, 1, 'T', '', 'comment', 'other', 'open', :t, :t, :t, :t, 't', 0)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO opinion (consultation_id, channel, stance, body, status, tracking_number, created_at, flag_count) "
+                "VALUES (1, 'online', 'agree', 'x', 'published', 'YK-2026-000001', :t, 0)"
+            ),
+            {"t": now},
+        )
 
 
 @pytest.mark.postgres
@@ -61,7 +77,11 @@ def test_upgrade_matches_the_models_and_downgrade_removes_everything(bare_app):
 
         # The append-only trigger came with the migration.
         with db.engine.begin() as conn:
-            conn.execute(sa.text("INSERT INTO audit_event (at, action, object_type, data) VALUES (CURRENT_TIMESTAMP, 'x', 'y', '{}')"))
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_event (at, action, object_type, data) VALUES (CURRENT_TIMESTAMP, 'x', 'y', '{}')"
+                )
+            )
         with pytest.raises(sa.exc.DatabaseError), db.engine.begin() as conn:
             conn.execute(sa.text("DELETE FROM audit_event"))
 

@@ -364,11 +364,20 @@ def test_unknown_opinion_answer_is_404(app, client, auth, world):
 @pytest.mark.parametrize("several", [False, True])
 def test_the_answer_may_carry_a_summary_for_the_record(app, client, auth, make, world, en, several):
     cid = make.consultation("closed")
-    ids = [make.opinion(cid, body=f"Ý kiến dài số {i} về lộ giới.", section_position=4) for i in range(2)]
+    ids = [
+        make.opinion(cid, body=f"Ý kiến dài số {i} về lộ giới.", section_position=4)
+        for i in range(2)
+    ]
     auth.login(world.email("moderator"))
-    data = {"outcome": "accepted", "explanation": EXPLANATION, "summary": "  Đề nghị nâng lộ giới lên 5 mét. "}
+    data = {
+        "outcome": "accepted",
+        "explanation": EXPLANATION,
+        "summary": "  Đề nghị nâng lộ giới lên 5 mét. ",
+    }
     if several:
-        response = client.post("/moderation/responses", data={**data, "opinion_ids": [str(i) for i in ids]})
+        response = client.post(
+            "/moderation/responses", data={**data, "opinion_ids": [str(i) for i in ids]}
+        )
     else:
         response = client.post(f"/moderation/opinions/{ids[0]}/response", data=data)
     assert response.status_code == 302
@@ -382,11 +391,12 @@ def test_a_too_long_summary_is_refused_with_the_text_kept(app, client, auth, mak
     cid = make.consultation("closed")
     oid = make.opinion(cid, body="Đề nghị mở rộng ngõ.", section_position=4)
     auth.login(world.email("moderator"))
-    response = client.post(f"/moderation/opinions/{oid}/response",
-                           data={"outcome": "accepted", "explanation": EXPLANATION, "summary": "x" * 2001})
+    response = client.post(
+        f"/moderation/opinions/{oid}/response",
+        data={"outcome": "accepted", "explanation": EXPLANATION, "summary": "x" * 2001},
+    )
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Use at most 2000 characters." in html
     assert EXPLANATION in html
     assert _answer(app, oid)[0] is None
-

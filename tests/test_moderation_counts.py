@@ -27,7 +27,12 @@ def _answer(app, world, opinion_id):
 
     with app.test_request_context():
         op = db.session.get(Opinion, opinion_id)
-        respond([op], by=db.session.get(User, world.ids["moderator"]), outcome=Outcome.noted, explanation="Ghi nhận")
+        respond(
+            [op],
+            by=db.session.get(User, world.ids["moderator"]),
+            outcome=Outcome.noted,
+            explanation="Ghi nhận",
+        )
         db.session.commit()
 
 
@@ -41,7 +46,9 @@ def _withdraw(app, world, opinion_id):
 
 
 @pytest.mark.postgres
-def test_to_answer_counts_what_is_left_and_a_withdrawn_opinion_needs_no_answer(app, client, auth, world, make, vi):
+def test_to_answer_counts_what_is_left_and_a_withdrawn_opinion_needs_no_answer(
+    app, client, auth, world, make, vi
+):
     cid = make.consultation("open")
     answered = make.opinion(cid, section_position=3, body="Một")
     make.opinion(cid, section_position=3, body="Hai")
@@ -72,7 +79,9 @@ def test_the_record_counts_articles_without_the_introduction(app, client, auth, 
     cid = make.consultation("closed")  # DRAFT_TEXT: an introduction, then Điều 1 to Điều 3
     auth.login("moderator@example.vn")
     html = client.get(f"/consultations/{cid}/record").get_data(as_text=True)
-    assert re.search(r"<dt>Số điều</dt><dd>3 điều</dd>", html), re.findall(r"<dt>Số điều</dt><dd>[^<]*</dd>", html)
+    assert re.search(r"<dt>Số điều</dt><dd>3 điều</dd>", html), re.findall(
+        r"<dt>Số điều</dt><dd>[^<]*</dd>", html
+    )
 
 
 def test_the_queue_filter_takes_the_whole_row_on_a_phone(app, client, auth, world, make):

@@ -135,12 +135,20 @@ def test_a_closed_notice_takes_no_more_opinions(app, client, make, contacts):
     assert "đã kết thúc" in text
     assert "không tiếp nhận thêm ý kiến đối với dự thảo này" in text
     assert f"{ADDRESS}, trong giờ làm việc: {HOURS}" in text, "the draft can still be read"
-    for invitation in ("Hình thức góp ý", "đường dây nóng", PHONE, "tham gia ý kiến", "hội nghị tại"):
+    for invitation in (
+        "Hình thức góp ý",
+        "đường dây nóng",
+        PHONE,
+        "tham gia ý kiến",
+        "hội nghị tại",
+    ):
         assert invitation not in text, invitation
 
 
 @pytest.mark.postgres
-def test_a_concluded_notice_announces_the_record_and_where_to_read_it(app, client, make, world, contacts):
+def test_a_concluded_notice_announces_the_record_and_where_to_read_it(
+    app, client, make, world, contacts
+):
     from auth.models import User
     from consultations.models import Outcome
     from consultations.record import publish_record
@@ -152,14 +160,22 @@ def test_a_concluded_notice_announces_the_record_and_where_to_read_it(app, clien
         moderator = db.session.get(User, world.ids["moderator"])
         ops = list(db.session.scalars(sa.select(Opinion).where(Opinion.consultation_id == cid)))
         respond(ops, by=moderator, outcome=Outcome.noted, explanation="Ghi nhận")
-        publish_record(db.session.get(Consultation, cid), by=moderator, conclusion="Thống nhất.",
-                       signer_name="Nguyễn Văn A", signer_title="CHỦ TỊCH")
+        publish_record(
+            db.session.get(Consultation, cid),
+            by=moderator,
+            conclusion="Thống nhất.",
+            signer_name="Nguyễn Văn A",
+            signer_title="CHỦ TỊCH",
+        )
         db.session.commit()
     html = client.get(f"/consultations/{cid}/notice").get_data(as_text=True)
     text = _text(html)
     record = f"http://localhost/consultations/{cid}/record"
     published = datetime.now(LOCAL_TZ).date()
-    assert f"ngày {published.day}/{published.month}/{published.year}, Ủy ban nhân dân phường đã công bố Báo cáo tổng hợp, tiếp thu, giải trình ý kiến của Nhân dân (1 ý kiến)" in text
+    assert (
+        f"ngày {published.day}/{published.month}/{published.year}, Ủy ban nhân dân phường đã công bố Báo cáo tổng hợp, tiếp thu, giải trình ý kiến của Nhân dân (1 ý kiến)"
+        in text
+    )
     assert f"Trên Cổng Góp ý tại địa chỉ {record} (quét mã QR" in text
     assert f'd="{_qr_path(record)}"' in html, "the code opens the record"
     assert "không tiếp nhận thêm ý kiến" in text
@@ -197,7 +213,12 @@ def test_the_chrome_is_in_the_readers_language_and_the_notice_in_vietnamese(app,
 def test_a_draft_notice_is_for_the_officials_of_its_locality(client, auth, world, make, path):
     cid = make.consultation("draft")
     assert client.get(f"/consultations/{cid}/{path}").status_code == 404
-    for who, expected in (("resident", 404), ("official_other", 404), ("moderator", 404), ("official", 200)):
+    for who, expected in (
+        ("resident", 404),
+        ("official_other", 404),
+        ("moderator", 404),
+        ("official", 200),
+    ):
         auth.login(world.email(who))
         response = client.get(f"/consultations/{cid}/{path}")
         assert response.status_code == expected, who
@@ -217,7 +238,7 @@ def _poppler(tool: str, pdf: bytes, tmp_path, *args: str) -> str:
     path = tmp_path / f"{tool}.pdf"
     path.write_bytes(pdf)
     command = [tool, *args, str(path), "-"] if tool == "pdftotext" else [tool, str(path)]
-    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout  # noqa: S603 - fixed tool names
+    return subprocess.run(command, capture_output=True, text=True, check=True, timeout=60).stdout
 
 
 def _fonts(pdf: bytes, tmp_path) -> list[tuple[str, str]]:
@@ -230,9 +251,16 @@ def _fonts(pdf: bytes, tmp_path) -> list[tuple[str, str]]:
 
 
 @pytest.mark.postgres
-def test_the_notice_pdf_is_one_a4_page_in_the_shipped_typeface(app, client, make, contacts, tmp_path):
+def test_the_notice_pdf_is_one_a4_page_in_the_shipped_typeface(
+    app, client, make, contacts, tmp_path
+):
     cid = make.consultation("open")
-    _set(app, cid, meetings=MEETINGS, summary="Tóm tắt: " + "quy định về lộ giới, cấp phép xây dựng. " * 20)
+    _set(
+        app,
+        cid,
+        meetings=MEETINGS,
+        summary="Tóm tắt: " + "quy định về lộ giới, cấp phép xây dựng. " * 20,
+    )
     response = client.get(f"/consultations/{cid}/notice.pdf")
     assert response.status_code == 200
     assert response.mimetype == "application/pdf"
@@ -250,9 +278,16 @@ def test_the_notice_pdf_is_one_a4_page_in_the_shipped_typeface(app, client, make
         assert re.fullmatch(r"[A-Z]{6}\+Gopy-Serif(-Bold)?(-Italic)?", name), name
         assert embedded == "yes", name
     text = " ".join(_poppler("pdftotext", pdf, tmp_path, "-enc", "UTF-8").split())
-    for expected in ("THÔNG BÁO", "lấy ý kiến Nhân dân", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
-                     "Độc lập - Tự do - Hạnh phúc", ADDRESS, PHONE, "TM. ỦY BAN NHÂN DÂN",
-                     "hội nghị tại nhà văn hóa Tổ dân phố số 1"):
+    for expected in (
+        "THÔNG BÁO",
+        "lấy ý kiến Nhân dân",
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
+        "Độc lập - Tự do - Hạnh phúc",
+        ADDRESS,
+        PHONE,
+        "TM. ỦY BAN NHÂN DÂN",
+        "hội nghị tại nhà văn hóa Tổ dân phố số 1",
+    ):
         assert expected in text, expected
 
 

@@ -11,7 +11,9 @@ NOT_CODE = {"tests", "migrations", "bench", "security", "translations", "node_mo
 
 
 def test_every_module_and_package_is_installed():
-    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    tool = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"
+    ]
     modules = {p.stem for p in ROOT.glob("*.py")}
     packages = {
         ".".join(init.parent.relative_to(ROOT).parts)

@@ -71,8 +71,10 @@ def test_stylesheets_are_served_minified_and_conditional(cached_app):
         (".a :focus { color: red; }", ".a :focus{color:red}"),  # a descendant, not .a:focus
         ("p { width: calc(100% - 2rem) }", "p{width:calc(100% - 2rem)}"),
         ('x::before { content: "a: b ;  c" ; }', 'x::before{content:"a: b ;  c"}'),
-        ("/* why */ @media (max-width: 600px) { a > b , c { margin: 0 } }",
-         "@media (max-width:600px){a>b,c{margin:0}}"),
+        (
+            "/* why */ @media (max-width: 600px) { a > b , c { margin: 0 } }",
+            "@media (max-width:600px){a>b,c{margin:0}}",
+        ),
     ],
 )
 def test_minified_css_means_the_same(css, expected):
@@ -117,7 +119,9 @@ def test_page_validator_is_not_shared_between_visitors(cached_app, make):
     first = cached_app.test_client().get("/auth/login")
     assert 'name="csrf_token"' in first.get_data(as_text=True)
     # Another browser holding the first one's tag must get its own page (its own CSRF token).
-    other = cached_app.test_client().get("/auth/login", headers={"If-None-Match": first.headers["ETag"]})
+    other = cached_app.test_client().get(
+        "/auth/login", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert other.status_code == 200
     assert 'name="csrf_token"' in other.get_data(as_text=True)
 
@@ -126,7 +130,9 @@ def test_public_page_validator_is_shared_by_anonymous_visitors(cached_app, make)
     # A public page holds nothing of the visitor's: one browser's tag is good for another's.
     cid = make.consultation("open")
     first = cached_app.test_client().get(f"/consultations/{cid}")
-    other = cached_app.test_client().get(f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]})
+    other = cached_app.test_client().get(
+        f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert other.status_code == 304
 
 
@@ -238,15 +244,24 @@ def test_first_visits_are_answered_in_front_of_flask(cached_app, make, monkeypat
     for header in ("Content-Security-Policy", "X-Content-Type-Options", "ETag", "Vary"):
         assert again.headers[header] == first.headers[header], header
     assert "Set-Cookie" not in again.headers
-    not_modified = cached_app.test_client().get(f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]})
+    not_modified = cached_app.test_client().get(
+        f"/consultations/{cid}", headers={"If-None-Match": first.headers["ETag"]}
+    )
     assert not_modified.status_code == 304
     assert not_modified.data == b""
 
     # A logged-in resident's request carries the session cookie: it reaches the view, which
     # shows the page as it is now.
     resident = cached_app.test_client()
-    assert resident.post("/auth/login", data={"email": make.world.email("resident"), "password": PASSWORD}).status_code == 302
-    assert "Ý kiến mới sau khi trang được lưu." in resident.get(f"/consultations/{cid}").get_data(as_text=True)
+    assert (
+        resident.post(
+            "/auth/login", data={"email": make.world.email("resident"), "password": PASSWORD}
+        ).status_code
+        == 302
+    )
+    assert "Ý kiến mới sau khi trang được lưu." in resident.get(f"/consultations/{cid}").get_data(
+        as_text=True
+    )
     assert calls, "a request with a session cookie must reach Flask"
 
 

@@ -34,16 +34,38 @@ def test_tally_follows_every_kind_of_change(app, world, make, client):
     with app.app_context():
         assert tally.read(cid).rows == recount(cid)
         assert tally.read(cid).total() == 91
-        ids = list(db.session.scalars(select(Opinion.id).where(Opinion.consultation_id == cid).order_by(Opinion.id)))
-        first_section = db.session.scalar(select(Section.id).where(Section.consultation_id == cid).limit(1))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[:10])).values(stance=Stance.suggest))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[10:20])).values(status=OpinionStatus.hidden))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[15:25])).values(status=OpinionStatus.published))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[25:30])).values(response_id=None))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[30:40])).values(section_id=first_section))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[40:45])).values(section_id=None))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[45:50])).values(body="Sửa nội dung."))
-        db.session.execute(update(Opinion).where(Opinion.id.in_(ids[50:52])).values(consultation_id=other))
+        ids = list(
+            db.session.scalars(
+                select(Opinion.id).where(Opinion.consultation_id == cid).order_by(Opinion.id)
+            )
+        )
+        first_section = db.session.scalar(
+            select(Section.id).where(Section.consultation_id == cid).limit(1)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[:10])).values(stance=Stance.suggest)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[10:20])).values(status=OpinionStatus.hidden)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[15:25])).values(status=OpinionStatus.published)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[25:30])).values(response_id=None)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[30:40])).values(section_id=first_section)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[40:45])).values(section_id=None)
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[45:50])).values(body="Sửa nội dung.")
+        )
+        db.session.execute(
+            update(Opinion).where(Opinion.id.in_(ids[50:52])).values(consultation_id=other)
+        )
         db.session.execute(delete(Opinion).where(Opinion.id.in_(ids[60:63])))
         db.session.commit()
         assert tally.read(cid).rows == recount(cid)
@@ -51,8 +73,14 @@ def test_tally_follows_every_kind_of_change(app, world, make, client):
         assert tally.read(cid).total() == 91 - 2 - 3
         assert tally.read(other).total() == 9
         published = recount(cid)
-        by_stance = {s.value: sum(n for (_, st, sn, _), n in published.items()
-                                  if st == OpinionStatus.published and sn == s) for s in Stance}
+        by_stance = {
+            s.value: sum(
+                n
+                for (_, st, sn, _), n in published.items()
+                if st == OpinionStatus.published and sn == s
+            )
+            for s in Stance
+        }
         whole = tally.read(cid).stance_counts()
         assert {s: sum(b[s] for b in whole.values()) for s in by_stance} == by_stance
 
@@ -75,7 +103,9 @@ def test_a_rolled_back_opinion_leaves_no_count(app, world, make):
     cid = make.consultation("open")
     make.opinion(cid)
     with app.app_context():
-        db.session.execute(update(Opinion).where(Opinion.consultation_id == cid).values(stance="suggest"))
+        db.session.execute(
+            update(Opinion).where(Opinion.consultation_id == cid).values(stance="suggest")
+        )
         db.session.rollback()
         assert tally.read(cid).rows == recount(cid)
         assert tally.read(cid).total() == 1
@@ -96,13 +126,27 @@ def test_the_insert_trigger_keeps_the_opinion_count(app, world, make, client):
         assert db.session.get(Consultation, cid).opinion_count == 42
         assert db.session.get(Consultation, other).opinion_count == 0
         # Withdrawn or hidden, an opinion was still received.
-        db.session.execute(update(Opinion).where(Opinion.consultation_id == cid).values(status=OpinionStatus.withdrawn))
+        db.session.execute(
+            update(Opinion)
+            .where(Opinion.consultation_id == cid)
+            .values(status=OpinionStatus.withdrawn)
+        )
         db.session.commit()
         assert db.session.get(Consultation, cid).opinion_count == 42
-        db.session.execute(Opinion.__table__.insert(), [{
-            "consultation_id": cid, "stance": "agree", "body": "Ý kiến bỏ dở.", "channel": "online",
-            "status": "published", "tracking_number": "YK-2099-999999", "flag_count": 0,
-        }])
+        db.session.execute(
+            Opinion.__table__.insert(),
+            [
+                {
+                    "consultation_id": cid,
+                    "stance": "agree",
+                    "body": "Ý kiến bỏ dở.",
+                    "channel": "online",
+                    "status": "published",
+                    "tracking_number": "YK-2099-999999",
+                    "flag_count": 0,
+                }
+            ],
+        )
         db.session.rollback()
         db.session.expire_all()
         assert db.session.get(Consultation, cid).opinion_count == 42

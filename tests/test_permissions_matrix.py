@@ -21,10 +21,12 @@ VERIFIED = {"resident", "official", "official_other", "moderator", "reviewer", "
 
 
 def expect(ok: set[str], *, anonymous: str = "login", other: str = "403") -> dict[str, str]:
-    return {role: ("ok" if role in ok else anonymous if role == "anonymous" else other) for role in ALL}
+    return {
+        role: ("ok" if role in ok else anonymous if role == "anonymous" else other) for role in ALL
+    }
 
 
-EVERYONE = {role: "ok" for role in ALL}
+EVERYONE = dict.fromkeys(ALL, "ok")
 LOGGED_IN = expect(set(ROLES))
 
 # (method, url template, form data, expected per role)
@@ -39,8 +41,18 @@ ROUTES = [
     ("GET", "/consultations/{open}/notice", None, EVERYONE),
     ("GET", "/consultations/{open}/notice.pdf", None, EVERYONE),
     ("GET", "/consultations/{concluded}/notice.pdf", None, EVERYONE),
-    ("GET", "/consultations/{draft}/notice", None, expect({"official"}, anonymous="404", other="404")),
-    ("GET", "/consultations/{draft}/notice.pdf", None, expect({"official"}, anonymous="404", other="404")),
+    (
+        "GET",
+        "/consultations/{draft}/notice",
+        None,
+        expect({"official"}, anonymous="404", other="404"),
+    ),
+    (
+        "GET",
+        "/consultations/{draft}/notice.pdf",
+        None,
+        expect({"official"}, anonymous="404", other="404"),
+    ),
     ("GET", "/api/v1/consultations", None, EVERYONE),
     ("GET", "/api/v1/consultations/{open}", None, EVERYONE),
     ("GET", "/api/v1/consultations/{open}/opinions", None, EVERYONE),
@@ -53,13 +65,23 @@ ROUTES = [
     ("GET", "/api/v1/consultations/{draft}", None, expect(set(), anonymous="404", other="404")),
     ("GET", "/consultations/{draft}/edit", None, expect({"official"}, other="404")),
     ("POST", "/consultations/{draft}/edit", {}, expect({"official"}, other="404")),
-    ("GET", "/consultations/{draft}/sections/{draft_section}/edit", None, expect({"official"}, other="404")),
+    (
+        "GET",
+        "/consultations/{draft}/sections/{draft_section}/edit",
+        None,
+        expect({"official"}, other="404"),
+    ),
     ("POST", "/consultations/{draft}/open", {}, expect({"official"}, other="404")),
     ("POST", "/consultations/{open}/extend", {"closes_at": "2099-01-01"}, expect({"official"})),
     ("POST", "/consultations/{open}/attachments", {}, expect({"official"})),
     ("POST", "/consultations/{draft}/attachments", {}, expect({"official"}, other="404")),
     ("POST", "/consultations/{open}/close", {"reason": "Đã đủ ý kiến"}, expect({"official"})),
-    ("POST", "/consultations/{open}/opinions", {"body": "Ý kiến", "stance": "agree", "section_id": ""}, expect(VERIFIED)),
+    (
+        "POST",
+        "/consultations/{open}/opinions",
+        {"body": "Ý kiến", "stance": "agree", "section_id": ""},
+        expect(VERIFIED),
+    ),
     ("GET", "/opinions/{opinion}/edit", None, expect({"resident"})),
     ("POST", "/opinions/{opinion}/edit", {"body": "Sửa", "stance": "agree"}, expect({"resident"})),
     ("POST", "/opinions/{opinion}/flag", {"reason": "Xúc phạm"}, expect(VERIFIED - {"resident"})),
@@ -71,10 +93,25 @@ ROUTES = [
     ("GET", "/moderation/", None, expect({"moderator"})),
     ("GET", "/moderation/dashboard", None, expect({"moderator", "reviewer"})),
     ("GET", "/moderation/consultations/{closed}", None, expect({"moderator", "official"})),
-    ("POST", "/moderation/opinions/{closed_opinion}/hide", {"reason": "Lời lẽ xúc phạm"}, expect({"moderator"})),
+    (
+        "POST",
+        "/moderation/opinions/{closed_opinion}/hide",
+        {"reason": "Lời lẽ xúc phạm"},
+        expect({"moderator"}),
+    ),
     ("POST", "/moderation/opinions/{closed_opinion}/restore", {}, expect({"moderator"})),
-    ("POST", "/moderation/opinions/{closed_opinion}/response", {"outcome": "noted", "explanation": "Ghi nhận"}, expect({"moderator", "official"})),
-    ("POST", "/moderation/responses", {"opinion_ids": "{closed_opinion}", "outcome": "noted", "explanation": "Ghi nhận"}, expect({"moderator", "official"})),
+    (
+        "POST",
+        "/moderation/opinions/{closed_opinion}/response",
+        {"outcome": "noted", "explanation": "Ghi nhận"},
+        expect({"moderator", "official"}),
+    ),
+    (
+        "POST",
+        "/moderation/responses",
+        {"opinion_ids": "{closed_opinion}", "outcome": "noted", "explanation": "Ghi nhận"},
+        expect({"moderator", "official"}),
+    ),
     ("GET", "/consultations/{closed}/record", None, expect(STAFF)),
     ("POST", "/consultations/{closed}/record/publish", {"conclusion": ""}, expect({"moderator"})),
     ("GET", "/consultations/{closed}/reviews", None, expect(STAFF)),
@@ -95,7 +132,9 @@ ROUTES = [
 
 
 def classify(response) -> str:
-    if response.status_code in (301, 302, 303) and "/auth/login" in response.headers.get("Location", ""):
+    if response.status_code in (301, 302, 303) and "/auth/login" in response.headers.get(
+        "Location", ""
+    ):
         return "login"
     if response.status_code in (401,):
         return "login"
@@ -124,11 +163,21 @@ def targets(app, world, make):
 
         c = db.session.get(Consultation, concluded)
         moderator = db.session.get(User, world.ids["moderator"])
-        ops = list(db.session.scalars(sa.select(Opinion).where(Opinion.consultation_id == concluded)))
+        ops = list(
+            db.session.scalars(sa.select(Opinion).where(Opinion.consultation_id == concluded))
+        )
         respond(ops, by=moderator, outcome=Outcome.noted, explanation="Ghi nhận")
-        publish_record(c, by=moderator, conclusion="Kết luận", signer_name="Nguyễn Văn A", signer_title="Chủ tịch")
+        publish_record(
+            c,
+            by=moderator,
+            conclusion="Kết luận",
+            signer_name="Nguyễn Văn A",
+            signer_title="Chủ tịch",
+        )
         db.session.commit()
-        ids["draft_section"] = db.session.scalar(sa.select(Section.id).where(Section.consultation_id == ids["draft"]))
+        ids["draft_section"] = db.session.scalar(
+            sa.select(Section.id).where(Section.consultation_id == ids["draft"])
+        )
     ids["concluded"] = concluded
     with app.app_context():
         ids["tracking"] = db.session.get(Opinion, ids["opinion"]).tracking_number
@@ -153,7 +202,9 @@ def _login(client, world, role):
         sess["_fresh"] = True
 
 
-@pytest.mark.parametrize(("method", "url", "data", "expected"), ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES])
+@pytest.mark.parametrize(
+    ("method", "url", "data", "expected"), ROUTES, ids=[f"{m} {u}" for m, u, _, _ in ROUTES]
+)
 def test_route_by_role(app, world, targets, method, url, data, expected):
     path = url.format(**targets)
     got = {}
@@ -165,7 +216,10 @@ def test_route_by_role(app, world, targets, method, url, data, expected):
         if method == "GET":
             response = client.get(path)
         else:
-            form = {k: (v.format(**targets) if isinstance(v, str) else v) for k, v in (data or {}).items()}
+            form = {
+                k: (v.format(**targets) if isinstance(v, str) else v)
+                for k, v in (data or {}).items()
+            }
             response = client.post(path, data=form)
         got[role] = classify(response)
     assert got == expected, got

@@ -35,9 +35,14 @@ def _setup(config: dict, residents: int):
     app = _app(config)
     with app.app_context():
         official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
-        mod = User(email=MODERATOR, full_name="Điều hành", display_name="Điều hành viên",
-                   locality=official.locality, email_verified_at=official.email_verified_at,
-                   password_hash=official.password_hash)
+        mod = User(
+            email=MODERATOR,
+            full_name="Điều hành",
+            display_name="Điều hành viên",
+            locality=official.locality,
+            email_verified_at=official.email_verified_at,
+            password_hash=official.password_hash,
+        )
         mod.assignments.append(RoleAssignment(role=Role.moderator, locality=official.locality))
         db.session.add(mod)
         db.session.commit()
@@ -59,9 +64,15 @@ def _closed_answered_consultation(config: dict, emails: list[str], n: int) -> tu
         official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
         now = utcnow()
         c = services.create_consultation(
-            by=official, locality=official.locality, title="Quy định về vỉa hè", summary="Lấy ý kiến.",
-            kind=Kind.comment, category=Category.construction, opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=40), text="Điều 1. Phạm vi\nNội dung.",
+            by=official,
+            locality=official.locality,
+            title="Quy định về vỉa hè",
+            summary="Lấy ý kiến.",
+            kind=Kind.comment,
+            category=Category.construction,
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=40),
+            text="Điều 1. Phạm vi\nNội dung.",
         )
         services.open_consultation(c, by=official)
         ids = []
@@ -92,7 +103,9 @@ def _verify(config: dict, cid: int):
 
 
 def _rows(config: dict, stmt):
-    engine = sa.create_engine(config["SQLALCHEMY_DATABASE_URI"], **config["SQLALCHEMY_ENGINE_OPTIONS"])
+    engine = sa.create_engine(
+        config["SQLALCHEMY_DATABASE_URI"], **config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     try:
         with engine.connect() as conn:
             return conn.execute(stmt).all()
@@ -143,14 +156,26 @@ def test_publish_and_eight_answers_never_break_the_record(served):
     for _round in range(5):
         cid, ids = _closed_answered_consultation(config, seeded.emails, 8)
         publisher, ptoken = _logged_in(server.port, MODERATOR, f"/consultations/{cid}/record")
-        answerers = [_logged_in(server.port, MODERATOR, f"/consultations/{cid}/record") for _ in ids]
+        answerers = [
+            _logged_in(server.port, MODERATOR, f"/consultations/{cid}/record") for _ in ids
+        ]
 
-        publish = _post(publisher, f"/consultations/{cid}/record/publish", {
-            "conclusion": "Tiếp thu các ý kiến.", "signer_name": "Nguyễn Văn A",
-            "signer_title": "Chủ tịch", "csrf_token": ptoken})
+        publish = _post(
+            publisher,
+            f"/consultations/{cid}/record/publish",
+            {
+                "conclusion": "Tiếp thu các ý kiến.",
+                "signer_name": "Nguyễn Văn A",
+                "signer_title": "Chủ tịch",
+                "csrf_token": ptoken,
+            },
+        )
         answers = [
-            _post(b, f"/moderation/opinions/{i}/response",
-                  {"outcome": "accepted", "explanation": f"Tiếp thu ý kiến {i}.", "csrf_token": t})
+            _post(
+                b,
+                f"/moderation/opinions/{i}/response",
+                {"outcome": "accepted", "explanation": f"Tiếp thu ý kiến {i}.", "csrf_token": t},
+            )
             for (b, t), i in zip(answerers, ids, strict=True)
         ]
         jobs = [publish, *answers]
@@ -166,16 +191,29 @@ def test_twenty_reports_of_one_opinion_by_one_user_store_one_flag(served):
     from consultations.models import Flag, Opinion
 
     config, seeded, server = served
-    author, token = _logged_in(server.port, seeded.emails[0], f"/consultations/{seeded.consultation_id}")
-    status, headers, _ = author.request("POST", f"/consultations/{seeded.consultation_id}/opinions", {
-        "body": "Đề nghị mở rộng ngõ.", "stance": "suggest", "section_id": "", "csrf_token": token})
+    author, token = _logged_in(
+        server.port, seeded.emails[0], f"/consultations/{seeded.consultation_id}"
+    )
+    status, headers, _ = author.request(
+        "POST",
+        f"/consultations/{seeded.consultation_id}/opinions",
+        {
+            "body": "Đề nghị mở rộng ngõ.",
+            "stance": "suggest",
+            "section_id": "",
+            "csrf_token": token,
+        },
+    )
     assert status in (302, 303)
     opinion_id = int(headers["Location"].rsplit("#opinion-", 1)[1])
     reporter, rtoken = _logged_in(server.port, seeded.emails[1], f"/opinions/{opinion_id}/flag")
 
     def report():
-        return reporter.request("POST", f"/opinions/{opinion_id}/flag",
-                                {"reason": "Lời lẽ xúc phạm.", "csrf_token": rtoken})[0]
+        return reporter.request(
+            "POST",
+            f"/opinions/{opinion_id}/flag",
+            {"reason": "Lời lẽ xúc phạm.", "csrf_token": rtoken},
+        )[0]
 
     statuses = _fire([report] * 20)
     assert statuses == [302] * 20, statuses
@@ -186,12 +224,21 @@ def test_twenty_reports_of_one_opinion_by_one_user_store_one_flag(served):
 def test_ten_parallel_publishes_one_succeeds(served):
     config, seeded, server = served
     cid, _ids = _closed_answered_consultation(config, seeded.emails, 3)
-    browsers = [_logged_in(server.port, MODERATOR, f"/consultations/{cid}/record") for _ in range(10)]
+    browsers = [
+        _logged_in(server.port, MODERATOR, f"/consultations/{cid}/record") for _ in range(10)
+    ]
 
     def publish(browser, token):
-        return lambda: browser.request("POST", f"/consultations/{cid}/record/publish", {
-            "conclusion": "Tiếp thu.", "signer_name": "Nguyễn Văn A", "signer_title": "Chủ tịch",
-            "csrf_token": token})[0]
+        return lambda: browser.request(
+            "POST",
+            f"/consultations/{cid}/record/publish",
+            {
+                "conclusion": "Tiếp thu.",
+                "signer_name": "Nguyễn Văn A",
+                "signer_title": "Chủ tịch",
+                "csrf_token": token,
+            },
+        )[0]
 
     statuses = _fire([publish(b, t) for b, t in browsers])
     assert sorted(statuses) == [302] + [409] * 9, statuses
@@ -207,29 +254,52 @@ def test_parallel_edits_and_withdraw_keep_the_whole_history(served):
     cid = seeded.consultation_id
     for _round in range(3):
         author, token = _logged_in(server.port, seeded.emails[2], f"/consultations/{cid}")
-        status, headers, _ = author.request("POST", f"/consultations/{cid}/opinions", {
-            "body": "Bản gốc.", "stance": "agree", "section_id": "", "csrf_token": token})
+        status, headers, _ = author.request(
+            "POST",
+            f"/consultations/{cid}/opinions",
+            {"body": "Bản gốc.", "stance": "agree", "section_id": "", "csrf_token": token},
+        )
         assert status in (302, 303)
         opinion_id = int(headers["Location"].rsplit("#opinion-", 1)[1])
-        editors = [_logged_in(server.port, seeded.emails[2], f"/opinions/{opinion_id}/edit") for _ in range(6)]
-        withdrawer, wtoken = _logged_in(server.port, seeded.emails[2], f"/opinions/{opinion_id}/withdraw")
+        editors = [
+            _logged_in(server.port, seeded.emails[2], f"/opinions/{opinion_id}/edit")
+            for _ in range(6)
+        ]
+        withdrawer, wtoken = _logged_in(
+            server.port, seeded.emails[2], f"/opinions/{opinion_id}/withdraw"
+        )
 
         jobs = [
-            _post(b, f"/opinions/{opinion_id}/edit", {"body": f"Bản sửa {n}.", "stance": "suggest", "csrf_token": t})
+            _post(
+                b,
+                f"/opinions/{opinion_id}/edit",
+                {"body": f"Bản sửa {n}.", "stance": "suggest", "csrf_token": t},
+            )
             for n, (b, t) in enumerate(editors)
         ]
-        jobs.insert(3, _post(withdrawer, f"/opinions/{opinion_id}/withdraw", {"csrf_token": wtoken}))
+        jobs.insert(
+            3, _post(withdrawer, f"/opinions/{opinion_id}/withdraw", {"csrf_token": wtoken})
+        )
         statuses = _fire(jobs)
         assert all(s in (302, 409) for s in statuses), statuses
         assert statuses[3] == 302, statuses
         edited = [f"Bản sửa {n}." for n, s in enumerate(statuses[:3] + statuses[4:]) if s == 302]
 
-        body, op_status = _rows(config, sa.select(Opinion.body, Opinion.status).where(Opinion.id == opinion_id))[0]
-        history = [r[0] for r in _rows(config, sa.select(OpinionRevision.body)
-                                       .where(OpinionRevision.opinion_id == opinion_id).order_by(OpinionRevision.id))]
+        body, op_status = _rows(
+            config, sa.select(Opinion.body, Opinion.status).where(Opinion.id == opinion_id)
+        )[0]
+        history = [
+            r[0]
+            for r in _rows(
+                config,
+                sa.select(OpinionRevision.body)
+                .where(OpinionRevision.opinion_id == opinion_id)
+                .order_by(OpinionRevision.id),
+            )
+        ]
         assert str(getattr(op_status, "value", op_status)) == OpinionStatus.withdrawn.value
         # Every accepted edit is in the chain: each revision keeps the text the next one replaced.
-        chain = history + [body]
+        chain = [*history, body]
         assert chain[0] == "Bản gốc."
         assert len(chain) == len(edited) + 1, (chain, edited)
         assert sorted(chain[1:]) == sorted(edited), (chain, edited)

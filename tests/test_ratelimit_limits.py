@@ -74,7 +74,9 @@ def report(name: str, statuses: list[int]) -> int:
 
 def login_as(app, email: str, addr: int = 200) -> Client:
     client = app.test_client()
-    response = client.post("/auth/login", data={"email": email, "password": PASSWORD}, environ_base=ip(addr))
+    response = client.post(
+        "/auth/login", data={"email": email, "password": PASSWORD}, environ_base=ip(addr)
+    )
     assert response.status_code == 302, response.status_code
     return client
 
@@ -83,20 +85,34 @@ def test_every_limited_route_exists(app):
     """A renamed URL would silently lose its limits."""
     assert ratelimits.missing_rules(app) == []
     endpoints = ratelimits.limited_endpoints(app)
-    for endpoint in ("auth.login", "auth.register", "auth.reset_request", "consultations.post_opinion",
-                     "consultations.flag_opinion"):
+    for endpoint in (
+        "auth.login",
+        "auth.register",
+        "auth.reset_request",
+        "consultations.post_opinion",
+        "consultations.flag_opinion",
+    ):
         assert endpoint in endpoints
 
 
 def test_login_limited_per_address(app, client, world):
     statuses = [
-        client.post("/auth/login", data={"email": f"nobody{i}@example.vn", "password": "x"}, environ_base=ip(1)).status_code
+        client.post(
+            "/auth/login",
+            data={"email": f"nobody{i}@example.vn", "password": "x"},
+            environ_base=ip(1),
+        ).status_code
         for i in range(12)
     ]
     assert statuses[:8] == [400] * 8
     assert report("login per address (8/minute)", statuses) == 4
     # Another address is not affected.
-    assert client.post("/auth/login", data={"email": "other@example.vn", "password": "x"}, environ_base=ip(2)).status_code == 400
+    assert (
+        client.post(
+            "/auth/login", data={"email": "other@example.vn", "password": "x"}, environ_base=ip(2)
+        ).status_code
+        == 400
+    )
     # GET (reading the form) is never limited.
     assert client.get("/auth/login", environ_base=ip(1)).status_code == 200
 
@@ -104,20 +120,28 @@ def test_login_limited_per_address(app, client, world):
 def test_login_limited_per_account_across_addresses(app, client, world):
     email = world.email("resident")
     statuses = [
-        client.post("/auth/login", data={"email": email, "password": "wrong"}, environ_base=ip(10 + i)).status_code
+        client.post(
+            "/auth/login", data={"email": email, "password": "wrong"}, environ_base=ip(10 + i)
+        ).status_code
         for i in range(6)
     ]
     assert report("login per account (4/hour)", statuses) == 2
     assert statuses[-1] == 429
     # The same address may still log in to another account.
-    other = client.post("/auth/login", data={"email": world.email("official"), "password": PASSWORD}, environ_base=ip(15))
+    other = client.post(
+        "/auth/login",
+        data={"email": world.email("official"), "password": PASSWORD},
+        environ_base=ip(15),
+    )
     assert other.status_code == 302
 
 
 def test_429_page_is_a_translated_page_with_retry_after(app, client, world):
     client.set_cookie("lang", "en")
     for i in range(9):
-        response = client.post("/auth/login", data={"email": f"a{i}@example.vn", "password": "x"}, environ_base=ip(3))
+        response = client.post(
+            "/auth/login", data={"email": f"a{i}@example.vn", "password": "x"}, environ_base=ip(3)
+        )
     assert response.status_code == 429
     page = response.get_data(as_text=True)
     assert "Error 429" in page
@@ -127,17 +151,26 @@ def test_429_page_is_a_translated_page_with_retry_after(app, client, world):
     assert int(response.headers["Retry-After"]) >= 1
     assert response.headers["Content-Security-Policy"]
     client.set_cookie("lang", "vi")
-    response = client.post("/auth/login", data={"email": "b@example.vn", "password": "x"}, environ_base=ip(3))
+    response = client.post(
+        "/auth/login", data={"email": "b@example.vn", "password": "x"}, environ_base=ip(3)
+    )
     assert response.status_code == 429
     assert '<html lang="vi"' in response.get_data(as_text=True)
 
 
 def test_registration_limited_per_address_and_per_email(app, client, world):
     def register(email: str, addr: int) -> int:
-        data = {"email": email, "password": "Một-mật-khẩu-dài-2026", "full_name": "Lê Văn C",
-                "locality": "00004-T1", "consent": "y"}
+        data = {
+            "email": email,
+            "password": "Một-mật-khẩu-dài-2026",
+            "full_name": "Lê Văn C",
+            "locality": "00004-T1",
+            "consent": "y",
+        }
         # A fresh browser each time: registering logs the new account in.
-        return app.test_client().post("/auth/register", data=data, environ_base=ip(addr)).status_code
+        return (
+            app.test_client().post("/auth/register", data=data, environ_base=ip(addr)).status_code
+        )
 
     per_email = [register("same@example.vn", 20 + i) for i in range(4)]
     assert report("registration per e-mail (2/hour)", per_email) == 2
@@ -148,19 +181,27 @@ def test_registration_limited_per_address_and_per_email(app, client, world):
 
 def test_reset_limited_per_email_so_nobody_is_mail_bombed(app, client, world):
     email = world.email("resident")
-    statuses = [client.post("/auth/reset", data={"email": email}, environ_base=ip(40 + i)).status_code for i in range(5)]
+    statuses = [
+        client.post("/auth/reset", data={"email": email}, environ_base=ip(40 + i)).status_code
+        for i in range(5)
+    ]
     assert report("password reset per e-mail (2/hour)", statuses) == 3
     sent = [m for m in outbox(app) if m["to"] == email]
     assert len(sent) == 2
     per_address = [
-        client.post("/auth/reset", data={"email": f"x{i}@example.vn"}, environ_base=ip(50)).status_code for i in range(8)
+        client.post(
+            "/auth/reset", data={"email": f"x{i}@example.vn"}, environ_base=ip(50)
+        ).status_code
+        for i in range(8)
     ]
     assert report("password reset per address (4/hour)", per_address) == 4
 
 
 def _opinion(client: Client, cid: int, addr: int, n: int) -> int:
     data = {"body": f"Ý kiến số {n}", "stance": "suggest", "section_id": ""}
-    return client.post(f"/consultations/{cid}/opinions", data=data, environ_base=ip(addr)).status_code
+    return client.post(
+        f"/consultations/{cid}/opinions", data=data, environ_base=ip(addr)
+    ).status_code
 
 
 def _opinion_count(app) -> int:
@@ -170,13 +211,19 @@ def _opinion_count(app) -> int:
 
 def test_opinions_limited_per_account_and_per_address(app, world, make):
     cid = make.consultation("open")
-    resident, moderator, reviewer = (login_as(app, world.email(w)) for w in ("resident", "moderator", "reviewer"))
+    resident, moderator, reviewer = (
+        login_as(app, world.email(w)) for w in ("resident", "moderator", "reviewer")
+    )
 
-    own = [_opinion(resident, cid, 60, i) for i in range(5)] + [_opinion(resident, cid, 62, i) for i in range(2)]
+    own = [_opinion(resident, cid, 60, i) for i in range(5)] + [
+        _opinion(resident, cid, 62, i) for i in range(2)
+    ]
     assert own[:5] == [302] * 5
     assert report("opinions per account (5/minute)", own) == 2  # refused from another address too
     # Three accounts behind one address: the address budget (12) runs out before their own.
-    shared = [_opinion(moderator, cid, 60, i) for i in range(5)] + [_opinion(reviewer, cid, 60, i) for i in range(4)]
+    shared = [_opinion(moderator, cid, 60, i) for i in range(5)] + [
+        _opinion(reviewer, cid, 60, i) for i in range(4)
+    ]
     assert shared[:7] == [302] * 7
     assert report("opinions per address (12/minute)", shared) == 2
     # From another address the reviewer's own budget still has room.
@@ -187,15 +234,27 @@ def test_opinions_limited_per_account_and_per_address(app, world, make):
 def test_flags_limited_per_account_and_per_address(app, world, make):
     cid = make.consultation("open")
     opinion_ids = [make.opinion(cid, who="resident", body=f"Ý kiến {i}") for i in range(4)]
-    moderator, reviewer, admin = (login_as(app, world.email(w)) for w in ("moderator", "reviewer", "admin"))
+    moderator, reviewer, admin = (
+        login_as(app, world.email(w)) for w in ("moderator", "reviewer", "admin")
+    )
 
     def flag(client, oid, addr):
-        return client.post(f"/opinions/{oid}/flag", data={"reason": "Lạc đề"}, environ_base=ip(addr)).status_code
+        return client.post(
+            f"/opinions/{oid}/flag", data={"reason": "Lạc đề"}, environ_base=ip(addr)
+        ).status_code
 
-    own = [flag(moderator, opinion_ids[0], 70), flag(moderator, opinion_ids[1], 70), flag(moderator, opinion_ids[2], 71)]
+    own = [
+        flag(moderator, opinion_ids[0], 70),
+        flag(moderator, opinion_ids[1], 70),
+        flag(moderator, opinion_ids[2], 71),
+    ]
     assert report("flags per account (2/hour)", own) == 1
-    shared = [flag(reviewer, opinion_ids[0], 70), flag(reviewer, opinion_ids[1], 70),
-              flag(admin, opinion_ids[0], 70), flag(admin, opinion_ids[1], 70)]
+    shared = [
+        flag(reviewer, opinion_ids[0], 70),
+        flag(reviewer, opinion_ids[1], 70),
+        flag(admin, opinion_ids[0], 70),
+        flag(admin, opinion_ids[1], 70),
+    ]
     assert report("flags per address (4/hour)", shared) == 2
     assert flag(admin, opinion_ids[2], 72) == 302
     with app.app_context():
@@ -205,16 +264,28 @@ def test_flags_limited_per_account_and_per_address(app, world, make):
 def test_limits_off_when_disabled(app, client, world, database_url, tmp_path):
     """RATELIMIT_ENABLED=0 (the concurrency test, a load test) really lets everything through."""
     url, engine_options = database_url
-    off = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url,
-                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options, "RATELIMIT_ENABLED": False,
-                      "RATELIMITS": BUDGETS, "OUTBOX_DIR": str(tmp_path / "o2")})
+    off = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "RATELIMIT_ENABLED": False,
+            "RATELIMITS": BUDGETS,
+            "OUTBOX_DIR": str(tmp_path / "o2"),
+        }
+    )
     off.test_client_class = Client
     c = off.test_client()
-    statuses = [c.post("/auth/login", data={"email": f"n{i}@example.vn", "password": "x"}).status_code for i in range(15)]
+    statuses = [
+        c.post("/auth/login", data={"email": f"n{i}@example.vn", "password": "x"}).status_code
+        for i in range(15)
+    ]
     assert report("login with limits disabled", statuses) == 0
 
 
 # --- login lockout ---------------------------------------------------------------------------
+
 
 def _user(app, who_id: int):
     from auth.models import User
@@ -232,7 +303,9 @@ def test_lockout_after_five_failures(app, world):
         assert ratelimits.login_blocked(user)
         other = _user(app, world.ids["official"])
         assert not ratelimits.login_blocked(other)
-        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "user.login_locked"))
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "user.login_locked")
+        )
         assert event.object_id == user.id
         assert event.actor_id is None
 
@@ -262,20 +335,33 @@ def test_lock_expires(app, world):
 
 def test_lockout_through_the_login_page(app, client, world):
     """Five wrong passwords, then even the right one is refused with the usual message."""
-    app.config["RATELIMITS"] = {**BUDGETS, "login_account": "50 per hour", "login_ip": "50 per minute"}
+    app.config["RATELIMITS"] = {
+        **BUDGETS,
+        "login_account": "50 per hour",
+        "login_ip": "50 per minute",
+    }
     client.set_cookie("lang", "en")
     email = world.email("resident")
-    wrong = [client.post("/auth/login", data={"email": email, "password": "wrong"}).status_code for _ in range(5)]
+    wrong = [
+        client.post("/auth/login", data={"email": email, "password": "wrong"}).status_code
+        for _ in range(5)
+    ]
     assert wrong == [400] * 5
     right = client.post("/auth/login", data={"email": email, "password": PASSWORD})
     assert right.status_code == 400
     assert "E-mail or password is incorrect." in right.get_data(as_text=True)
     assert client.get("/me/account").status_code == 302  # still not logged in
     # Other accounts are not affected.
-    assert client.post("/auth/login", data={"email": world.email("official"), "password": PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"email": world.email("official"), "password": PASSWORD}
+        ).status_code
+        == 302
+    )
 
 
 # --- request budgets checked before any view ------------------------------------------------
+
 
 def test_behind_a_proxy_each_client_has_its_own_budget(app, client, world):
     proxied = create_app({**app.config, "TRUSTED_PROXIES": 1})
@@ -283,8 +369,12 @@ def test_behind_a_proxy_each_client_has_its_own_budget(app, client, world):
     c = proxied.test_client()
 
     def login(forwarded_for: str) -> int:
-        return c.post("/auth/login", data={"email": f"p{secrets.token_hex(3)}@example.vn", "password": "x"},
-                      headers={"X-Forwarded-For": forwarded_for}, environ_base=ip(99)).status_code
+        return c.post(
+            "/auth/login",
+            data={"email": f"p{secrets.token_hex(3)}@example.vn", "password": "x"},
+            headers={"X-Forwarded-For": forwarded_for},
+            environ_base=ip(99),
+        ).status_code
 
     first = [login("192.0.2.1") for _ in range(10)]
     assert report("login per address behind a proxy (8/minute)", first) == 2
@@ -294,12 +384,20 @@ def test_behind_a_proxy_each_client_has_its_own_budget(app, client, world):
 def _multipart(parts: list[tuple[str, str]], file: bytes | None = None) -> tuple[bytes, str]:
     boundary = "gopy-boundary"
     body = b"".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode() + v.encode() + b"\r\n"
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n'.encode()
+        + v.encode()
+        + b"\r\n"
         for k, v in parts
     )
     if file is not None:
-        body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
-                 "Content-Type: application/pdf\r\n\r\n").encode() + file + b"\r\n"
+        body += (
+            (
+                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
+                "Content-Type: application/pdf\r\n\r\n"
+            ).encode()
+            + file
+            + b"\r\n"
+        )
     return body + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
 
 
@@ -316,13 +414,17 @@ def test_forms_are_capped_at_form_max_bytes_in_either_encoding(app, world, make,
     def post(size: int):
         if encoding == "urlencoded":
             filler = size - len(urlencode(fixed).encode())  # "ý" is 6 bytes url-encoded
-            parts = fixed[:2] + [("body", "ý" * (filler // 6) + "a" * (filler % 6))]
+            parts = [*fixed[:2], ("body", "ý" * (filler // 6) + "a" * (filler % 6))]
             body, ctype = urlencode(parts).encode(), "application/x-www-form-urlencoded"
         else:
-            filler = size - sum(len(k.encode()) + len(v.encode()) for k, v in fixed)  # "ý" is 2 bytes
-            parts = fixed[:2] + [("body", "ý" * (filler // 2) + "a" * (filler % 2))]
+            filler = size - sum(
+                len(k.encode()) + len(v.encode()) for k, v in fixed
+            )  # "ý" is 2 bytes
+            parts = [*fixed[:2], ("body", "ý" * (filler // 2) + "a" * (filler % 2))]
             body, ctype = _multipart(parts)
-        return resident.post(f"/consultations/{cid}/opinions", data=body, csrf=False, content_type=ctype)
+        return resident.post(
+            f"/consultations/{cid}/opinions", data=body, csrf=False, content_type=ctype
+        )
 
     response = post(cap)
     assert response.status_code == 400
@@ -337,9 +439,13 @@ def test_uploads_keep_their_own_cap(app, world, make):
     """A multipart post with a 3 MB file is over FORM_MAX_BYTES but not over MAX_CONTENT_LENGTH."""
     cid = make.consultation("open")
     resident = login_as(app, world.email("resident"))
-    body, ctype = _multipart([("csrf_token", resident.csrf_token()), ("body", "Ý kiến"), ("stance", "agree")],
-                             file=b"0" * 3_000_000)
-    response = resident.post(f"/consultations/{cid}/opinions", data=body, csrf=False, content_type=ctype)
+    body, ctype = _multipart(
+        [("csrf_token", resident.csrf_token()), ("body", "Ý kiến"), ("stance", "agree")],
+        file=b"0" * 3_000_000,
+    )
+    response = resident.post(
+        f"/consultations/{cid}/opinions", data=body, csrf=False, content_type=ctype
+    )
     assert response.status_code == 302
     assert _opinion_count(app) == 1
 
@@ -347,7 +453,9 @@ def test_uploads_keep_their_own_cap(app, world, make):
 def test_nul_is_dropped_before_any_query(app, client, world):
     """PostgreSQL cannot store NUL; it never reaches a view (test_hostile_input runs this on both DBs)."""
     client.set_cookie("lang", "en")
-    response = client.post("/auth/login", data={"email": "resident@example.vn\x00", "password": PASSWORD})
+    response = client.post(
+        "/auth/login", data={"email": "resident@example.vn\x00", "password": PASSWORD}
+    )
     assert response.status_code == 302  # what is left is a valid login
     response = client.post("/auth/language", data={"lang": "e\x00n"})
     assert response.status_code == 302

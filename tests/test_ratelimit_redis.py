@@ -18,7 +18,11 @@ from core.extensions import db
 from infra import ratelimits
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-BUDGETS = {"login_ip": "6 per minute", "login_account": "50 per hour", "opinion_account": "4 per minute"}
+BUDGETS = {
+    "login_ip": "6 per minute",
+    "login_account": "50 per hour",
+    "opinion_account": "4 per minute",
+}
 
 
 @pytest.fixture
@@ -77,12 +81,19 @@ def test_limits_and_lockout_are_shared_through_redis(app, world, database_url, t
     other = _make_app(database_url, tmp_path, redis_url, "b")
     clients = [app.test_client(), other.test_client()]
     statuses = [
-        clients[i % 2].post("/auth/login", data={"email": f"x{i}@example.vn", "password": "x"},
-                            environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code
+        clients[i % 2]
+        .post(
+            "/auth/login",
+            data={"email": f"x{i}@example.vn", "password": "x"},
+            environ_base={"REMOTE_ADDR": "198.51.100.7"},
+        )
+        .status_code
         for i in range(10)
     ]
     refused = statuses.count(429)
-    print(f"\n[rate limit, redis] login per address (6/minute) over two apps: {len(statuses)} requests, {refused} refused")
+    print(
+        f"\n[rate limit, redis] login per address (6/minute) over two apps: {len(statuses)} requests, {refused} refused"
+    )
     assert statuses[:6] == [400] * 6
     assert refused == 4
     keys = redis.Redis.from_url(redis_url).keys("*LIMITER*")
@@ -99,20 +110,32 @@ def test_limits_and_lockout_are_shared_through_redis(app, world, database_url, t
     with other.test_request_context():
         user = db.session.get(User, world.ids["resident"])
         assert ratelimits.login_blocked(user)
-    print("[rate limit, redis] login lockout: account locked after "
-          f"{ratelimits.LOGIN_MAX_FAILURES} failures, seen by the other app")
+    print(
+        "[rate limit, redis] login lockout: account locked after "
+        f"{ratelimits.LOGIN_MAX_FAILURES} failures, seen by the other app"
+    )
 
 
 def test_opinion_limit_over_redis(app, world, make):
     cid = make.consultation("open")
     client = app.test_client()
-    assert client.post("/auth/login", data={"email": world.email("resident"), "password": PASSWORD}).status_code == 302
+    assert (
+        client.post(
+            "/auth/login", data={"email": world.email("resident"), "password": PASSWORD}
+        ).status_code
+        == 302
+    )
     statuses = [
-        client.post(f"/consultations/{cid}/opinions", data={"body": f"Ý kiến {i}", "stance": "agree", "section_id": ""}).status_code
+        client.post(
+            f"/consultations/{cid}/opinions",
+            data={"body": f"Ý kiến {i}", "stance": "agree", "section_id": ""},
+        ).status_code
         for i in range(7)
     ]
     refused = statuses.count(429)
-    print(f"\n[rate limit, redis] opinions per account (4/minute): {len(statuses)} requests, {refused} refused")
+    print(
+        f"\n[rate limit, redis] opinions per account (4/minute): {len(statuses)} requests, {refused} refused"
+    )
     assert statuses == [302] * 4 + [429] * 3
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Opinion)) == 4
@@ -122,13 +145,22 @@ def test_redis_down_does_not_take_the_site_down(database_url, tmp_path, world, a
     """With Redis unreachable, logins and opinions still work (limits fall back to memory)."""
     down = _make_app(database_url, tmp_path, "redis://127.0.0.1:1/0", "down")
     client = down.test_client()
-    statuses = [client.post("/auth/login", data={"email": world.email("resident"), "password": "wrong"}).status_code
-                for _ in range(3)]
+    statuses = [
+        client.post(
+            "/auth/login", data={"email": world.email("resident"), "password": "wrong"}
+        ).status_code
+        for _ in range(3)
+    ]
     assert statuses == [400] * 3
     ok = client.post("/auth/login", data={"email": world.email("resident"), "password": PASSWORD})
     assert ok.status_code == 302
     assert client.get("/healthz").status_code == 200
     # The in-memory fallback still enforces the budget.
-    many = [client.post("/auth/login", data={"email": f"y{i}@example.vn", "password": "x"}).status_code for i in range(8)]
-    print(f"\n[rate limit, redis down] login per address (6/minute, memory fallback): {len(many)} requests, {many.count(429)} refused")
+    many = [
+        client.post("/auth/login", data={"email": f"y{i}@example.vn", "password": "x"}).status_code
+        for i in range(8)
+    ]
+    print(
+        f"\n[rate limit, redis down] login per address (6/minute, memory fallback): {len(many)} requests, {many.count(429)} refused"
+    )
     assert 500 not in many

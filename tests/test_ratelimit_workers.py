@@ -28,12 +28,30 @@ def _port() -> int:
 
 def _serve(tmp_path, workers: int, **env: str) -> tuple[subprocess.Popen, int]:
     port = _port()
-    environ = {k: v for k, v in os.environ.items()
-               if not k.startswith(("RATELIMIT", "FLASK_", "GOPY_", "DATABASE_URL", "GUNICORN", "WEB_CONC"))}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("RATELIMIT", "FLASK_", "GOPY_", "DATABASE_URL", "GUNICORN", "WEB_CONC")
+        )
+    }
     environ.update(SECRET_KEY="x" * 64, DATABASE_URL=f"sqlite:///{tmp_path / 'w.sqlite'}", **env)
     proc = subprocess.Popen(
-        [GUNICORN, "-w", str(workers), "-b", f"127.0.0.1:{port}", "--timeout", "20", "app:create_app()"],
-        cwd=ROOT, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            GUNICORN,
+            "-w",
+            str(workers),
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "20",
+            "app:create_app()",
+        ],
+        cwd=ROOT,
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
         start_new_session=True,
     )
     return proc, port
@@ -43,7 +61,7 @@ def _answers(port: int, proc: subprocess.Popen, seconds: float = 20) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=2) as r:  # noqa: S310 - loopback
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/auth/login", timeout=2) as r:
                 return r.status == 200
         except OSError:
             time.sleep(0.2)

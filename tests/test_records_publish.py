@@ -69,9 +69,17 @@ def closed(app, make):
     cid = make.consultation("open")
     ids = {
         "agree": make.opinion(cid, body="Tôi đồng ý với quy định về lộ giới.", section_position=3),
-        "disagree": make.opinion(cid, who="admin", body="Không nên áp dụng cho ngõ cũ.", stance="disagree"),
-        "paper": make.opinion(cid, who="official", body="Đề nghị bổ sung điều khoản chuyển tiếp.",
-                              stance="suggest", channel="paper", section_position=1),
+        "disagree": make.opinion(
+            cid, who="admin", body="Không nên áp dụng cho ngõ cũ.", stance="disagree"
+        ),
+        "paper": make.opinion(
+            cid,
+            who="official",
+            body="Đề nghị bổ sung điều khoản chuyển tiếp.",
+            stance="suggest",
+            channel="paper",
+            section_position=1,
+        ),
         "hidden": make.opinion(cid, body="Lời lẽ không phù hợp.", stance="disagree"),
         "withdrawn": make.opinion(cid, body="Tôi rút lại ý kiến này.", section_position=2),
     }
@@ -83,15 +91,23 @@ def closed(app, make):
 
 def answer_all(app, ids):
     answer(app, [ids["agree"], ids["paper"]])
-    answer(app, [ids["disagree"], ids["hidden"]], outcome="not_accepted", explanation="Giữ nguyên như dự thảo.")
+    answer(
+        app,
+        [ids["disagree"], ids["hidden"]],
+        outcome="not_accepted",
+        explanation="Giữ nguyên như dự thảo.",
+    )
 
 
 def publish(client, cid, conclusion="Thống nhất ban hành quy định sau khi tiếp thu.", **signer):
     signer = {"signer_name": "Nguyễn Văn An", "signer_title": "Chủ tịch", **signer}
-    return client.post(f"/consultations/{cid}/record/publish", data={"conclusion": conclusion, **signer})
+    return client.post(
+        f"/consultations/{cid}/record/publish", data={"conclusion": conclusion, **signer}
+    )
 
 
 # --- who sees the record, and when ------------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_open_consultation_has_no_record_yet(client, auth, make):
@@ -109,8 +125,14 @@ def test_draft_record_of_another_draft_is_unknown(client, auth, make):
 
 
 #: Who sees the draft record of a closed consultation (None: not logged in).
-DRAFT_RECORD_ACCESS = [(None, 302), ("resident", 403), ("official_other", 403), ("reviewer", 200),
-                       ("official", 200), ("moderator", 200)]
+DRAFT_RECORD_ACCESS = [
+    (None, 302),
+    ("resident", 403),
+    ("official_other", 403),
+    ("reviewer", 200),
+    ("official", 200),
+    ("moderator", 200),
+]
 
 
 def test_draft_record_only_for_the_staff_of_the_locality(client, auth, closed):
@@ -161,6 +183,7 @@ def test_moderator_sees_the_publish_form_with_the_unanswered_count(client, auth,
 
 # --- publishing -------------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_publishing_needs_a_conclusion_and_every_opinion_answered(app, client, auth, closed):
     cid, ids = closed
@@ -191,19 +214,28 @@ def test_publishing_hashes_concludes_and_audits(app, client, auth, closed):
         rec = db.session.scalar(sa.select(Record).where(Record.consultation_id == cid))
         assert rec.content_hash == hashlib.sha256(rec.canonical.encode()).hexdigest()
         doc = json.loads(rec.canonical)
-        assert rec.canonical == json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        assert rec.canonical == json.dumps(
+            doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
         assert doc["conclusion"] == "Thống nhất ban hành quy định sau khi tiếp thu."
         assert len(doc["opinions"]) == 5
         hidden = next(o for o in doc["opinions"] if o["status"] == "hidden")
         assert hidden["body"] is None
         assert hidden["hidden_reason"] == "Nội dung xúc phạm người khác"
-        assert hidden["answer"] == {"outcome": "not_accepted", "explanation": "Giữ nguyên như dự thảo."}
+        assert hidden["answer"] == {
+            "outcome": "not_accepted",
+            "explanation": "Giữ nguyên như dự thảo.",
+        }
         c = db.session.get(Consultation, cid)
         assert c.status == Status.concluded
         assert c.concluded_at is not None
-        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "record.publish"))
+        event = db.session.scalar(
+            sa.select(AuditEvent).where(AuditEvent.action == "record.publish")
+        )
         assert event.data["content_hash"] == rec.content_hash
-        assert event.actor_id == db.session.scalar(sa.select(User.id).where(User.email == "moderator@example.vn"))
+        assert event.actor_id == db.session.scalar(
+            sa.select(User.id).where(User.email == "moderator@example.vn")
+        )
         content_hash = rec.content_hash
 
     # public now, for everyone, with the hash printed
@@ -240,6 +272,7 @@ def test_anonymous_publish_goes_to_login(client, closed):
 
 # --- frozen after publishing -------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_a_published_record_is_frozen(app, client, auth, closed):
     cid, ids = closed
@@ -248,7 +281,12 @@ def test_a_published_record_is_frozen(app, client, auth, closed):
     assert publish(client, cid).status_code == 302
 
     assert publish(client, cid, conclusion="Lần hai").status_code == 409
-    assert client.post(f"/moderation/opinions/{ids['agree']}/hide", data={"reason": "Spam"}).status_code == 409
+    assert (
+        client.post(
+            f"/moderation/opinions/{ids['agree']}/hide", data={"reason": "Spam"}
+        ).status_code
+        == 409
+    )
     response = client.post(
         f"/moderation/opinions/{ids['disagree']}/response",
         data={"outcome": "accepted", "explanation": "Đổi câu trả lời"},
@@ -267,13 +305,20 @@ def test_a_published_record_is_frozen(app, client, auth, closed):
         with pytest.raises(services.StateError):
             services.withdraw_opinion(op, by=op.author)
         with pytest.raises(services.StateError):
-            services.post_opinion(c, by=official, body="Ý kiến muộn", stance=Stance.agree,
-                                  channel=Channel.paper, contributor_name="Lê Văn C")
+            services.post_opinion(
+                c,
+                by=official,
+                body="Ý kiến muộn",
+                stance=Stance.agree,
+                channel=Channel.paper,
+                contributor_name="Lê Văn C",
+            )
         db.session.rollback()
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Record)) == 1
 
 
 # --- verification --------------------------------------------------------------------------------------
+
 
 @pytest.mark.postgres
 def test_verify_says_ok_then_mismatch_after_tampering(app, client, auth, runner, closed):
@@ -282,7 +327,9 @@ def test_verify_says_ok_then_mismatch_after_tampering(app, client, auth, runner,
     auth.login("moderator@example.vn")
     assert publish(client, cid).status_code == 302
     with app.app_context():
-        content_hash = db.session.scalar(sa.select(Record.content_hash).where(Record.consultation_id == cid))
+        content_hash = db.session.scalar(
+            sa.select(Record.content_hash).where(Record.consultation_id == cid)
+        )
 
     result = runner.invoke(args=["record", "verify", str(cid)])
     assert result.exit_code == 0, result.output
@@ -290,7 +337,10 @@ def test_verify_says_ok_then_mismatch_after_tampering(app, client, auth, runner,
 
     with app.app_context():
         tracking = db.session.get(Opinion, ids["agree"]).tracking_number
-        db.session.execute(sa.text("UPDATE opinion SET body = :b WHERE id = :i"), {"b": "Nội dung bị sửa", "i": ids["agree"]})
+        db.session.execute(
+            sa.text("UPDATE opinion SET body = :b WHERE id = :i"),
+            {"b": "Nội dung bị sửa", "i": ids["agree"]},
+        )
         db.session.commit()
     result = runner.invoke(args=["record", "verify", str(cid)])
     assert result.exit_code == 1
@@ -312,8 +362,16 @@ def test_verify_detects_a_changed_answer_or_conclusion(app, client, auth, runner
     assert "MISMATCH" in result.output
 
     with app.app_context():
-        db.session.execute(sa.text("UPDATE response SET explanation = 'Giữ nguyên như dự thảo.' WHERE outcome = 'not_accepted'"))
-        db.session.execute(sa.text("UPDATE response SET explanation = 'Ủy ban tiếp thu ý kiến này.' WHERE outcome = 'accepted'"))
+        db.session.execute(
+            sa.text(
+                "UPDATE response SET explanation = 'Giữ nguyên như dự thảo.' WHERE outcome = 'not_accepted'"
+            )
+        )
+        db.session.execute(
+            sa.text(
+                "UPDATE response SET explanation = 'Ủy ban tiếp thu ý kiến này.' WHERE outcome = 'accepted'"
+            )
+        )
         db.session.commit()
     assert runner.invoke(args=["record", "verify", str(cid)]).exit_code == 0
 
@@ -334,14 +392,32 @@ def test_verify_without_a_published_record_fails(runner, closed):
 
 # --- the signer ----------------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
-@pytest.mark.parametrize(("signer", "field", "message"), [
-    ({"signer_name": ""}, "signer_name", "Write the name of the person who signs the record."),
-    ({"signer_name": "   "}, "signer_name", "Write the name of the person who signs the record."),
-    ({"signer_title": ""}, "signer_title", "Write the title of the person who signs, for example Chairman."),
-    ({"signer_name": "A" * 101}, "signer_name", "The signer's name can be at most 100 characters."),
-])
-def test_publishing_needs_the_signer_and_keeps_what_was_typed(app, client, auth, closed, signer, field, message):
+@pytest.mark.parametrize(
+    ("signer", "field", "message"),
+    [
+        ({"signer_name": ""}, "signer_name", "Write the name of the person who signs the record."),
+        (
+            {"signer_name": "   "},
+            "signer_name",
+            "Write the name of the person who signs the record.",
+        ),
+        (
+            {"signer_title": ""},
+            "signer_title",
+            "Write the title of the person who signs, for example Chairman.",
+        ),
+        (
+            {"signer_name": "A" * 101},
+            "signer_name",
+            "The signer's name can be at most 100 characters.",
+        ),
+    ],
+)
+def test_publishing_needs_the_signer_and_keeps_what_was_typed(
+    app, client, auth, closed, signer, field, message
+):
     cid, ids = closed
     answer_all(app, ids)
     client.set_cookie("lang", "en")
@@ -364,7 +440,12 @@ def test_the_signer_is_stored_shown_and_hashed(app, client, auth, runner, closed
     cid, ids = closed
     answer_all(app, ids)
     auth.login("moderator@example.vn")
-    assert publish(client, cid, signer_name=" Trần  Thị Bình ", signer_title="Phó Chủ tịch").status_code == 302
+    assert (
+        publish(
+            client, cid, signer_name=" Trần  Thị Bình ", signer_title="Phó Chủ tịch"
+        ).status_code
+        == 302
+    )
     with app.app_context():
         record = db.session.scalar(sa.select(Record).where(Record.consultation_id == cid))
         assert (record.signer_name, record.signer_title) == ("Trần Thị Bình", "Phó Chủ tịch")
@@ -378,19 +459,35 @@ def test_the_signer_is_stored_shown_and_hashed(app, client, auth, runner, closed
 
 
 @pytest.mark.postgres
-def test_a_record_published_before_the_signer_existed_still_verifies(app, client, auth, runner, closed):
+def test_a_record_published_before_the_signer_existed_still_verifies(
+    app, client, auth, runner, closed
+):
     """A record hashed before the signer, "Căn cứ" lines and summaries existed verifies as it is."""
     from consultations import record as rec
+
     cid, ids = closed
     answer_all(app, ids)
     auth.login("moderator@example.vn")
     assert publish(client, cid).status_code == 302
     with app.app_context():
         record = db.session.scalar(sa.select(Record).where(Record.consultation_id == cid))
-        old = rec.canonical_json(record.consultation, conclusion=record.conclusion, published_at=record.published_at)
+        old = rec.canonical_json(
+            record.consultation, conclusion=record.conclusion, published_at=record.published_at
+        )
         shape = json.loads(old)  # the shape every record had before
-        assert set(shape) == {"version", "consultation", "sections", "opinions", "reviews", "conclusion", "published_at"}
-        assert {k for o in shape["opinions"] if o["answer"] for k in o["answer"]} == {"outcome", "explanation"}
+        assert set(shape) == {
+            "version",
+            "consultation",
+            "sections",
+            "opinions",
+            "reviews",
+            "conclusion",
+            "published_at",
+        }
+        assert {k for o in shape["opinions"] if o["answer"] for k in o["answer"]} == {
+            "outcome",
+            "explanation",
+        }
         record.canonical, record.content_hash = old, rec.content_hash(old)
         record.signer_name = record.signer_title = None
         db.session.commit()

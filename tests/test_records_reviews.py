@@ -21,7 +21,9 @@ def post_review(client, cid, body="Ủy ban MTTQ phường đề nghị làm rõ
     if attachment is not None:
         content, name = attachment
         data["attachment"] = (io.BytesIO(content), name)
-    return client.post(f"/consultations/{cid}/reviews", data=data, content_type="multipart/form-data")
+    return client.post(
+        f"/consultations/{cid}/reviews", data=data, content_type="multipart/form-data"
+    )
 
 
 def set_status(app, cid, status):

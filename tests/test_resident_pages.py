@@ -21,7 +21,7 @@ def _people(world):
 
 
 def _main(html: str) -> str:
-    return html[html.index('<main id="main"'):html.index("</main>")]
+    return html[html.index('<main id="main"') : html.index("</main>")]
 
 
 def _first_in_main(html: str) -> str:
@@ -33,7 +33,7 @@ def _first_in_main(html: str) -> str:
 def _summary(html: str) -> str:
     main = _main(html)
     start = main.index('class="error-summary"')
-    return main[start:main.index("</div>", start)]
+    return main[start : main.index("</div>", start)]
 
 
 def _links(summary: str) -> list[str]:
@@ -62,11 +62,15 @@ def _assert_summary_first_and_linked(html: str, *anchors: str) -> None:
 def test_empty_opinion_summary_at_the_top_before_the_form(app, client, auth, world, make):
     cid = make.consultation("open")
     auth.login("resident@example.vn")
-    r = client.post(f"/consultations/{cid}/opinions", data={"body": "", "stance": "", "section_id": ""})
+    r = client.post(
+        f"/consultations/{cid}/opinions", data={"body": "", "stance": "", "section_id": ""}
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     _assert_summary_first_and_linked(html, "body", "stance-0")
-    assert html.index('class="error-summary"') < html.index(f'action="/consultations/{cid}/opinions"')
+    assert html.index('class="error-summary"') < html.index(
+        f'action="/consultations/{cid}/opinions"'
+    )
     assert html.index('class="error-summary"') < html.index("<h1>")
 
 
@@ -97,9 +101,14 @@ def test_group_answer_with_nothing_ticked_links_to_the_first_box(app, client, au
     cid = make.consultation("closed")
     oid = make.opinion(cid)
     auth.login("moderator@example.vn")
-    r = client.post("/moderation/responses", data={
-        "outcome": "noted", "explanation": "Ghi nhận", "next": f"/moderation/consultations/{cid}",
-    })
+    r = client.post(
+        "/moderation/responses",
+        data={
+            "outcome": "noted",
+            "explanation": "Ghi nhận",
+            "next": f"/moderation/consultations/{cid}",
+        },
+    )
     assert r.status_code == 400
     html = r.get_data(as_text=True)
     _assert_summary_first_and_linked(html, f"select-{oid}")
@@ -110,17 +119,28 @@ def test_hand_drawn_answer_fields_are_linked(app, client, auth, make):
     cid = make.consultation("closed")
     oid = make.opinion(cid)
     auth.login("moderator@example.vn")
-    r = client.post(f"/moderation/opinions/{oid}/response", data={
-        "outcome": "", "explanation": "", "next": f"/moderation/consultations/{cid}",
-    })
+    r = client.post(
+        f"/moderation/opinions/{oid}/response",
+        data={
+            "outcome": "",
+            "explanation": "",
+            "next": f"/moderation/consultations/{cid}",
+        },
+    )
     assert r.status_code == 400
-    _assert_summary_first_and_linked(r.get_data(as_text=True), f"outcome-op{oid}-accepted", f"explanation-op{oid}")
+    _assert_summary_first_and_linked(
+        r.get_data(as_text=True), f"outcome-op{oid}-accepted", f"explanation-op{oid}"
+    )
 
 
 def test_registration_summary_links_each_field(client, world):
-    r = client.post("/auth/register", data={"email": "", "password": "", "full_name": "", "locality": ""})
+    r = client.post(
+        "/auth/register", data={"email": "", "password": "", "full_name": "", "locality": ""}
+    )
     assert r.status_code == 400
-    _assert_summary_first_and_linked(r.get_data(as_text=True), "email", "password", "full_name", "locality", "consent")
+    _assert_summary_first_and_linked(
+        r.get_data(as_text=True), "email", "password", "full_name", "locality", "consent"
+    )
 
 
 def test_summary_in_vietnamese(client):
@@ -148,8 +168,12 @@ def test_track_a_known_number_shows_state_and_answer_not_the_name(app, client, w
         from auth.models import User
         from moderation.services import respond
 
-        respond([db.session.get(Opinion, oid)], by=db.session.get(User, world.ids["moderator"]),
-                outcome="accepted", explanation="Đã bổ sung vào Điều 3.")
+        respond(
+            [db.session.get(Opinion, oid)],
+            by=db.session.get(User, world.ids["moderator"]),
+            outcome="accepted",
+            explanation="Đã bổ sung vào Điều 3.",
+        )
         db.session.commit()
     r = client.get(f"/track?number={number}")
     assert r.status_code == 200
@@ -195,7 +219,11 @@ def test_track_hides_a_hidden_text(app, client, world, make):
         from auth.models import User
         from moderation.services import hide_opinion
 
-        hide_opinion(db.session.get(Opinion, oid), by=db.session.get(User, world.ids["moderator"]), reason="Xúc phạm")
+        hide_opinion(
+            db.session.get(Opinion, oid),
+            by=db.session.get(User, world.ids["moderator"]),
+            reason="Xúc phạm",
+        )
         db.session.commit()
     html = client.get(f"/track?number={_tracking(app, oid)}").get_data(as_text=True)
     assert "Lời lẽ xúc phạm ở đây." not in html
@@ -211,7 +239,10 @@ def test_track_is_rate_limited(app, world):
 def test_receipt_and_notice_print_the_tracking_address(app, client, auth, world, make):
     cid = make.consultation("open")
     auth.login("resident@example.vn")
-    client.post(f"/consultations/{cid}/opinions", data={"body": "Tôi tán thành.", "stance": "agree", "section_id": ""})
+    client.post(
+        f"/consultations/{cid}/opinions",
+        data={"body": "Tôi tán thành.", "stance": "agree", "section_id": ""},
+    )
     [receipt] = [m for m in outbox(app) if "YK-" in m.get("subject", "")]
     link = find_link(receipt["text"], r"http://localhost/track\?number=YK-\d{4}-\d{6}")
     assert client.get(link.removeprefix("http://localhost")).status_code == 200
@@ -225,16 +256,21 @@ def test_receipt_and_notice_print_the_tracking_address(app, client, auth, world,
 
 def _sections(app, cid: int) -> list[int]:
     with app.app_context():
-        return list(db.session.scalars(
-            sa.select(Section.id).where(Section.consultation_id == cid).order_by(Section.position)))
+        return list(
+            db.session.scalars(
+                sa.select(Section.id)
+                .where(Section.consultation_id == cid)
+                .order_by(Section.position)
+            )
+        )
 
 
 def test_table_of_contents_and_comment_links(app, client, auth, make):
     cid = make.consultation("open")
     ids = _sections(app, cid)
     html = client.get(f"/consultations/{cid}").get_data(as_text=True)
-    toc = html[html.index('class="toc"'):]
-    toc = toc[:toc.index("</nav>")]
+    toc = html[html.index('class="toc"') :]
+    toc = toc[: toc.index("</nav>")]
     assert [int(x) for x in re.findall(r'href="#section-(\d+)"', toc)] == ids
     # The table comes before the draft's first article.
     assert html.index('class="toc"') < html.index(f'id="section-{ids[0]}"')
@@ -247,22 +283,28 @@ def test_comment_link_preselects_the_article(app, client, auth, make):
     sid = _sections(app, cid)[2]
     auth.login("resident@example.vn")
     html = client.get(f"/consultations/{cid}?section_id={sid}").get_data(as_text=True)
-    form = html[html.index(f'action="/consultations/{cid}/opinions"'):]
-    select = form[form.index('name="section_id"'):form.index("</select>")]
-    assert re.search(rf'<option selected value="{sid}"|<option value="{sid}" selected', select), select
+    form = html[html.index(f'action="/consultations/{cid}/opinions"') :]
+    select = form[form.index('name="section_id"') : form.index("</select>")]
+    assert re.search(rf'<option selected value="{sid}"|<option value="{sid}" selected', select), (
+        select
+    )
     assert select.count("selected") == 1
     # Nonsense or another draft's article: the whole draft, no error.
     plain = client.get(f"/consultations/{cid}?section_id=abc")
     assert plain.status_code == 200
-    assert 'selected value="' not in plain.get_data(as_text=True).split(f'action="/consultations/{cid}/opinions"')[1].split("</select>")[0].replace('selected value=""', "")
+    assert 'selected value="' not in plain.get_data(as_text=True).split(
+        f'action="/consultations/{cid}/opinions"'
+    )[1].split("</select>")[0].replace('selected value=""', "")
 
 
 def test_anonymous_comment_link_keeps_the_article_through_login(app, client, make):
     cid = make.consultation("open")
     sid = _sections(app, cid)[1]
     html = client.get(f"/consultations/{cid}?section_id={sid}").get_data(as_text=True)
-    assert f"next=/consultations/{cid}?section_id%3D{sid}%23give-opinion" in html or \
-        f"next=%2Fconsultations%2F{cid}%3Fsection_id%3D{sid}%23give-opinion" in html
+    assert (
+        f"next=/consultations/{cid}?section_id%3D{sid}%23give-opinion" in html
+        or f"next=%2Fconsultations%2F{cid}%3Fsection_id%3D{sid}%23give-opinion" in html
+    )
 
 
 # --- 4. withdrawing asks first ---------------------------------------------------------------------
@@ -315,7 +357,11 @@ def test_flag_page_does_not_reveal_a_hidden_text(app, client, auth, world, make)
         from auth.models import User
         from moderation.services import hide_opinion
 
-        hide_opinion(db.session.get(Opinion, oid), by=db.session.get(User, world.ids["moderator"]), reason="Lạc đề")
+        hide_opinion(
+            db.session.get(Opinion, oid),
+            by=db.session.get(User, world.ids["moderator"]),
+            reason="Lạc đề",
+        )
         db.session.commit()
     auth.login("reviewer@example.vn")  # staff: sees it
     assert "Nội dung đã ẩn." in client.get(f"/opinions/{oid}/flag").get_data(as_text=True)
@@ -328,8 +374,13 @@ def test_flag_page_does_not_reveal_a_hidden_text(app, client, auth, world, make)
 
 # --- 6. next through registration and verification ------------------------------------------------
 
-NEW = {"email": "ba.hoa@example.vn", "password": "Trâu-cày-ruộng-sớm", "full_name": "Lê Thị Hoa",
-       "locality": "00004-T1", "consent": "y"}
+NEW = {
+    "email": "ba.hoa@example.vn",
+    "password": "Trâu-cày-ruộng-sớm",
+    "full_name": "Lê Thị Hoa",
+    "locality": "00004-T1",
+    "consent": "y",
+}
 
 
 @pytest.mark.postgres
@@ -350,8 +401,10 @@ def test_verification_lands_where_the_resident_was_going(app, client, world, mak
     assert r.headers["Location"] == target
     # The login page carries it too.
     login = client.get(f"/auth/login?next=/consultations/{cid}").get_data(as_text=True)
-    assert f'href="/auth/register?next=/consultations/{cid}"' in login or \
-        f'href="/auth/register?next=%2Fconsultations%2F{cid}"' in login
+    assert (
+        f'href="/auth/register?next=/consultations/{cid}"' in login
+        or f'href="/auth/register?next=%2Fconsultations%2F{cid}"' in login
+    )
 
 
 def test_verification_ignores_a_foreign_next(app, client, world):
@@ -382,14 +435,14 @@ def test_header_names_the_commune_and_footer_its_contacts(app, client, world, ma
         db.session.commit()
     cid = make.consultation("open")
     html = client.get(f"/consultations/{cid}").get_data(as_text=True)
-    header = html[html.index('<header class="site-header">'):html.index("</header>")]
+    header = html[html.index('<header class="site-header">') : html.index("</header>")]
     assert "Ủy ban nhân dân phường Ba Đình" in header
-    footer = html[html.index('<footer class="site-footer">'):]
+    footer = html[html.index('<footer class="site-footer">') :]
     assert "Ủy ban nhân dân phường Ba Đình" in footer
     assert "Số 1 Đội Cấn, Ba Đình" in footer
     assert 'href="tel:02431234567"' in footer
     home = client.get("/").get_data(as_text=True)
-    header = home[home.index('<header class="site-header">'):home.index("</header>")]
+    header = home[home.index('<header class="site-header">') : home.index("</header>")]
     assert "Ủy ban nhân dân" not in header
     assert app.config.get("OPERATOR_NAME", "operator") in header or "operator" in header
 
@@ -401,16 +454,28 @@ def test_breadcrumbs_on_deep_pages(app, client, auth, make):
 
     def crumbs(html):
         assert html.index('class="breadcrumbs') < html.index('<main id="main"')
-        nav = html[html.index('class="breadcrumbs'):]
-        return nav[:nav.index("</nav>")]
+        nav = html[html.index('class="breadcrumbs') :]
+        return nav[: nav.index("</nav>")]
 
-    assert 'aria-current="page"' in crumbs(client.get(f"/consultations/{cid}").get_data(as_text=True))
-    assert f'href="/consultations/{cid}"' in crumbs(client.get(f"/consultations/{cid}/notice").get_data(as_text=True))
+    assert 'aria-current="page"' in crumbs(
+        client.get(f"/consultations/{cid}").get_data(as_text=True)
+    )
+    assert f'href="/consultations/{cid}"' in crumbs(
+        client.get(f"/consultations/{cid}/notice").get_data(as_text=True)
+    )
     auth.login("resident@example.vn")
     for path in (f"/opinions/{oid}/edit", f"/opinions/{oid}/withdraw"):
-        assert f'href="/consultations/{cid}"' in crumbs(client.get(path).get_data(as_text=True)), path
+        assert f'href="/consultations/{cid}"' in crumbs(client.get(path).get_data(as_text=True)), (
+            path
+        )
     auth.logout()
     auth.login("moderator@example.vn")
-    assert f'href="/consultations/{cid}"' in crumbs(client.get(f"/opinions/{oid}/flag").get_data(as_text=True))
-    assert f'href="/consultations/{closed}"' in crumbs(client.get(f"/moderation/consultations/{closed}").get_data(as_text=True))
-    assert f'href="/consultations/{closed}"' in crumbs(client.get(f"/consultations/{closed}/record").get_data(as_text=True))
+    assert f'href="/consultations/{cid}"' in crumbs(
+        client.get(f"/opinions/{oid}/flag").get_data(as_text=True)
+    )
+    assert f'href="/consultations/{closed}"' in crumbs(
+        client.get(f"/moderation/consultations/{closed}").get_data(as_text=True)
+    )
+    assert f'href="/consultations/{closed}"' in crumbs(
+        client.get(f"/consultations/{closed}/record").get_data(as_text=True)
+    )

@@ -41,13 +41,18 @@ def test_dat_dai_lists_dat_dai_before_dat_and_dai_hoc(client, make):
     make.consultation("open", title="Quy hoạch sử dụng đất đai", text=TEXT)
     # Newer, so it would come first without the rank; its words are "đạt" and "đại" apart.
     make.consultation("open", title="Trường đạt chuẩn, liên kết đại học", text=TEXT)
-    assert titles(client.get("/?q=dat+dai")) == ["Quy hoạch sử dụng đất đai", "Trường đạt chuẩn, liên kết đại học"]
+    assert titles(client.get("/?q=dat+dai")) == [
+        "Quy hoạch sử dụng đất đai",
+        "Trường đạt chuẩn, liên kết đại học",
+    ]
 
 
 @pytest.mark.postgres
 def test_the_diacritics_typed_rank_the_exact_words_first(client, make):
     make.consultation("open", title="Giao đất đai cho hộ gia đình", text=TEXT)
-    make.consultation("open", title="Lắp đặt đài truyền thanh thôn", text=TEXT)  # "dat dai" side by side too
+    make.consultation(
+        "open", title="Lắp đặt đài truyền thanh thôn", text=TEXT
+    )  # "dat dai" side by side too
     make.consultation("open", title="Trường đạt chuẩn, liên kết đại học", text=TEXT)
     assert titles(client.get("/?q=đất+đai")) == [
         "Giao đất đai cho hộ gia đình",
@@ -56,7 +61,10 @@ def test_the_diacritics_typed_rank_the_exact_words_first(client, make):
     ]
     assert titles(client.get("/?q=đặt đài"))[0] == "Lắp đặt đài truyền thanh thôn"
     # Without diacritics both pairs tie and the list's own order (newest first) decides.
-    assert titles(client.get("/?q=dat+dai"))[:2] == ["Lắp đặt đài truyền thanh thôn", "Giao đất đai cho hộ gia đình"]
+    assert titles(client.get("/?q=dat+dai"))[:2] == [
+        "Lắp đặt đài truyền thanh thôn",
+        "Giao đất đai cho hộ gia đình",
+    ]
 
 
 @pytest.mark.postgres
@@ -75,7 +83,9 @@ def test_the_ranked_list_still_reads_the_index(app, make, db_backend):
     for i in range(40):  # most consultations are about something else, as in a real commune
         make.consultation("open", title=f"Sửa chữa nhà văn hóa số {i}", text=TEXT)
     with app.test_request_context():
-        db.session.execute(sa.text("ANALYZE consultation" if db_backend == "postgresql" else "ANALYZE"))
+        db.session.execute(
+            sa.text("ANALYZE consultation" if db_backend == "postgresql" else "ANALYZE")
+        )
         stmt = public_consultations(Filters(q="đất đai"))
         compiled = stmt.compile(db.engine, compile_kwargs={"literal_binds": True})
         if db_backend == "sqlite":

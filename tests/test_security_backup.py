@@ -36,8 +36,10 @@ def test_sqlite_backup_while_writing(app, runner, make, tmp_path):
             n = 0
             while not stop.is_set():
                 with conn:
-                    conn.execute("INSERT INTO audit_event (at, action, object_type, data) VALUES "
-                                 "('2026-01-01 00:00:00', 'test.write', 'test', '{}')")
+                    conn.execute(
+                        "INSERT INTO audit_event (at, action, object_type, data) VALUES "
+                        "('2026-01-01 00:00:00', 'test.write', 'test', '{}')"
+                    )
                 n += 1
             written.append(n)
         finally:
@@ -53,14 +55,18 @@ def test_sqlite_backup_while_writing(app, runner, make, tmp_path):
         thread.join()
     assert result.exit_code == 0, result.output
     assert "Backup written" in result.output
-    print(f"\n[backup, sqlite] {output.stat().st_size} bytes; {written[0]} rows written during the backup")
+    print(
+        f"\n[backup, sqlite] {output.stat().st_size} bytes; {written[0]} rows written during the backup"
+    )
 
     copy = sqlite3.connect(output)
     try:
         assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert copy.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
         assert _count(copy, "opinion") == 20
-        triggers = {r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        triggers = {
+            r[0] for r in copy.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+        }
         assert {"audit_event_no_update", "audit_event_no_delete"} <= triggers
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             copy.execute("DELETE FROM audit_event")
@@ -76,16 +82,28 @@ def test_sqlite_backup_restores_into_a_working_site(app, runner, make, tmp_path)
     assert runner.invoke(args=["backup", "--output", str(output)]).exit_code == 0
     restored_path = tmp_path / "restored.sqlite"
     shutil.copy(output, restored_path)
-    restored = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": f"sqlite:///{restored_path}",
-                           "RATELIMIT_ENABLED": False})
+    restored = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{restored_path}",
+            "RATELIMIT_ENABLED": False,
+        }
+    )
     page = restored.test_client().get(f"/consultations/{cid}")
     assert page.status_code == 200
     assert "Ý kiến sẽ được khôi phục" in page.get_data(as_text=True)
 
 
 def test_backup_refuses_an_unknown_database(tmp_path):
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "RATELIMIT_ENABLED": False,
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'none.sqlite'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "RATELIMIT_ENABLED": False,
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'none.sqlite'}",
+        }
+    )
     result = app.test_cli_runner().invoke(args=["backup", "--output", str(tmp_path / "x.sqlite")])
     assert result.exit_code != 0
     assert "No SQLite database" in result.output
@@ -98,6 +116,7 @@ def db_file(app) -> str:
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------
+
 
 @pytest.fixture
 def pg_databases():
@@ -133,8 +152,15 @@ def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):
     from conftest import Maker
 
     source_url, target_url = pg_databases
-    app = create_app({"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": source_url,
-                      "RATELIMIT_ENABLED": False, "OUTBOX_DIR": str(tmp_path / "outbox")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "t",
+            "SQLALCHEMY_DATABASE_URI": source_url,
+            "RATELIMIT_ENABLED": False,
+            "OUTBOX_DIR": str(tmp_path / "outbox"),
+        }
+    )
     with app.app_context():
         db.create_all()
     world = _world(app)
@@ -152,9 +178,19 @@ def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):
 
     # The restore command given in the README.
     restore = subprocess.run(
-        ["pg_restore", "--no-owner", "--exit-on-error", "--dbname",
-         sa.engine.make_url(target_url).set(drivername="postgresql").render_as_string(hide_password=False), str(output)],
-        capture_output=True, text=True, check=False,
+        [
+            "pg_restore",
+            "--no-owner",
+            "--exit-on-error",
+            "--dbname",
+            sa.engine.make_url(target_url)
+            .set(drivername="postgresql")
+            .render_as_string(hide_password=False),
+            str(output),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert restore.returncode == 0, restore.stderr
     engine = sa.create_engine(target_url)
@@ -166,7 +202,9 @@ def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):
             conn.execute(sa.text("DELETE FROM audit_event"))
     finally:
         engine.dispose()
-    print(f"\n[backup, postgresql] pg_dump custom format: {output.stat().st_size} bytes, restored with pg_restore")
+    print(
+        f"\n[backup, postgresql] pg_dump custom format: {output.stat().st_size} bytes, restored with pg_restore"
+    )
 
 
 def _world(app):
@@ -180,12 +218,19 @@ def _world(app):
     w = World()
     with app.app_context():
         province = Locality(code="01", name="Thành phố Hà Nội", kind=LocalityKind.province)
-        commune = Locality(code="00004", name="Phường Ba Đình", kind=LocalityKind.commune, parent=province)
+        commune = Locality(
+            code="00004", name="Phường Ba Đình", kind=LocalityKind.commune, parent=province
+        )
         db.session.add_all([province, commune])
         ids = {}
         for who in ("official", "resident"):
-            user = User(email=f"{who}@example.vn", full_name=who, display_name=who, locality=commune,
-                        email_verified_at=utcnow())
+            user = User(
+                email=f"{who}@example.vn",
+                full_name=who,
+                display_name=who,
+                locality=commune,
+                email_verified_at=utcnow(),
+            )
             user.set_password("x-long-password")
             if who == "official":
                 user.assignments.append(RoleAssignment(role=Role.official, locality=commune))

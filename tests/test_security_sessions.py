@@ -22,7 +22,9 @@ def session_cookie(response) -> str:
 
 
 def test_session_cookie_flags_over_http(client, world):
-    response = client.post("/auth/login", data={"email": world.email("resident"), "password": PASSWORD})
+    response = client.post(
+        "/auth/login", data={"email": world.email("resident"), "password": PASSWORD}
+    )
     assert response.status_code == 302
     cookie = session_cookie(response)
     assert "HttpOnly" in cookie
@@ -32,9 +34,17 @@ def test_session_cookie_flags_over_http(client, world):
 
 def test_session_cookie_secure_and_hsts_over_https(database_url, tmp_path):
     url, engine_options = database_url
-    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(16), "SQLALCHEMY_DATABASE_URI": url,
-                      "SQLALCHEMY_ENGINE_OPTIONS": engine_options, "BASE_URL": "https://gopy.example.vn",
-                      "RATELIMIT_ENABLED": False, "OUTBOX_DIR": str(tmp_path / "o")})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secrets.token_hex(16),
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
+            "BASE_URL": "https://gopy.example.vn",
+            "RATELIMIT_ENABLED": False,
+            "OUTBOX_DIR": str(tmp_path / "o"),
+        }
+    )
     app.test_client_class = Client
     with app.app_context():
         db.create_all()
@@ -59,8 +69,14 @@ def _logged_in(app, email: str) -> Client:
 def test_password_change_ends_other_sessions(app, world):
     email = world.email("resident")
     phone, laptop = _logged_in(app, email), _logged_in(app, email)
-    response = laptop.post("/me/account/password", data={
-        "pw-current_password": PASSWORD, "pw-password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    response = laptop.post(
+        "/me/account/password",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-password": NEW_PASSWORD,
+            "pw-confirm": NEW_PASSWORD,
+        },
+    )
     assert response.status_code == 302
     assert laptop.get("/me/account").status_code == 200  # this device stays logged in
     assert phone.get("/me/account").status_code == 302  # the other is logged out
@@ -78,7 +94,12 @@ def test_password_reset_ends_other_sessions(app, world):
     assert response.status_code == 302
     assert stolen.get("/me/account").status_code == 302
     # The link works once.
-    assert owner.post(path, data={"password": NEW_PASSWORD + "x", "confirm": NEW_PASSWORD + "x"}).status_code == 400
+    assert (
+        owner.post(
+            path, data={"password": NEW_PASSWORD + "x", "confirm": NEW_PASSWORD + "x"}
+        ).status_code
+        == 400
+    )
 
 
 def test_old_cookie_is_useless_after_password_change(app, world):
@@ -89,8 +110,14 @@ def test_old_cookie_is_useless_after_password_change(app, world):
     thief = app.test_client()
     thief.set_cookie("session", copied)
     assert thief.get("/me/account").status_code == 200
-    client.post("/me/account/password", data={
-        "pw-current_password": PASSWORD, "pw-password": NEW_PASSWORD, "pw-confirm": NEW_PASSWORD})
+    client.post(
+        "/me/account/password",
+        data={
+            "pw-current_password": PASSWORD,
+            "pw-password": NEW_PASSWORD,
+            "pw-confirm": NEW_PASSWORD,
+        },
+    )
     assert thief.get("/me/account").status_code == 302
 
 
@@ -112,7 +139,9 @@ def test_copied_cookie_is_useless_after_logout(app, world):
     assert other_device.get("/me/account").status_code == 200
     with app.app_context():
         user_id = world.ids["resident"]
-        stored = db.session.scalars(sa.select(LoginSession.key_hash).where(LoginSession.user_id == user_id)).all()
+        stored = db.session.scalars(
+            sa.select(LoginSession.key_hash).where(LoginSession.user_id == user_id)
+        ).all()
     assert len(stored) == 1
     # The database holds hashes, never the key the cookie carries.
     assert all(len(h) == 64 and h not in copied for h in stored)
@@ -132,8 +161,11 @@ def test_session_expires_after_its_lifetime(app, world):
     # Logging in again clears the expired rows of that person.
     _logged_in(app, world.email("resident"))
     with app.app_context():
-        count = db.session.scalar(sa.select(sa.func.count(LoginSession.id)).where(
-            LoginSession.user_id == world.ids["resident"]))
+        count = db.session.scalar(
+            sa.select(sa.func.count(LoginSession.id)).where(
+                LoginSession.user_id == world.ids["resident"]
+            )
+        )
     assert count == 1
 
 
@@ -145,22 +177,36 @@ def test_deleting_the_account_ends_every_session(app, world):
     assert laptop.post("/me/delete", data={"password": PASSWORD}).status_code == 302
     assert phone.get("/me/account").status_code == 302
     with app.app_context():
-        left = db.session.scalar(sa.select(sa.func.count(LoginSession.id)).where(
-            LoginSession.user_id == world.ids["resident"]))
+        left = db.session.scalar(
+            sa.select(sa.func.count(LoginSession.id)).where(
+                LoginSession.user_id == world.ids["resident"]
+            )
+        )
     assert left == 0
 
 
 EVIL_NEXT = [
-    "//evil.example", "//evil.example/me", "https://evil.example", "http://evil.example/auth/login",
-    "/\\evil.example", "\\\\evil.example", "javascript:alert(1)", "  //evil.example", "/%2F%2Fevil.example",
-    "https:evil.example", "///evil.example", "\t//evil.example",
+    "//evil.example",
+    "//evil.example/me",
+    "https://evil.example",
+    "http://evil.example/auth/login",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "javascript:alert(1)",
+    "  //evil.example",
+    "/%2F%2Fevil.example",
+    "https:evil.example",
+    "///evil.example",
+    "\t//evil.example",
 ]
 
 
 @pytest.mark.parametrize("target", EVIL_NEXT)
 def test_next_never_leaves_the_site(client, world, target):
-    response = client.post("/auth/login?" + _q({"next": target}),
-                           data={"email": world.email("resident"), "password": PASSWORD})
+    response = client.post(
+        "/auth/login?" + _q({"next": target}),
+        data={"email": world.email("resident"), "password": PASSWORD},
+    )
     assert response.status_code == 302
     _assert_local(response.headers["Location"])
     response = client.post("/auth/language", data={"lang": "en", "next": target})
@@ -169,7 +215,10 @@ def test_next_never_leaves_the_site(client, world, target):
 
 
 def test_next_inside_the_site_is_kept(client, world):
-    response = client.post("/auth/login?next=/me/opinions", data={"email": world.email("resident"), "password": PASSWORD})
+    response = client.post(
+        "/auth/login?next=/me/opinions",
+        data={"email": world.email("resident"), "password": PASSWORD},
+    )
     assert response.headers["Location"].endswith("/me/opinions")
 
 
@@ -191,15 +240,30 @@ def _assert_local(location: str) -> None:
 
 def _get_paths(world, cid: int, oid: int) -> list[tuple[str | None, str]]:
     return [
-        (None, "/"), (None, "/?q=đất"), (None, f"/consultations/{cid}"), (None, "/auth/login"),
-        (None, "/auth/register"), (None, "/auth/reset"), (None, "/me/privacy"), (None, "/healthz"),
-        (None, "/api/v1/consultations"), (None, f"/api/v1/consultations/{cid}/opinions"),
-        (None, "/static/style.css"), (None, "/no/such/page"), (None, "/consultations/999999"),
-        (None, f"/consultations/{cid}/record"), (None, "/me/account"),
-        ("resident", "/me/account"), ("resident", "/me/opinions"), ("resident", "/me/data"),
-        ("resident", f"/opinions/{oid}/edit"), ("resident", "/moderation/"),
-        ("official", "/consultations/new"), ("official", f"/consultations/{cid}/export.csv"),
-        ("moderator", "/moderation/"), ("reviewer", "/audit/"),
+        (None, "/"),
+        (None, "/?q=đất"),
+        (None, f"/consultations/{cid}"),
+        (None, "/auth/login"),
+        (None, "/auth/register"),
+        (None, "/auth/reset"),
+        (None, "/me/privacy"),
+        (None, "/healthz"),
+        (None, "/api/v1/consultations"),
+        (None, f"/api/v1/consultations/{cid}/opinions"),
+        (None, "/static/style.css"),
+        (None, "/no/such/page"),
+        (None, "/consultations/999999"),
+        (None, f"/consultations/{cid}/record"),
+        (None, "/me/account"),
+        ("resident", "/me/account"),
+        ("resident", "/me/opinions"),
+        ("resident", "/me/data"),
+        ("resident", f"/opinions/{oid}/edit"),
+        ("resident", "/moderation/"),
+        ("official", "/consultations/new"),
+        ("official", f"/consultations/{cid}/export.csv"),
+        ("moderator", "/moderation/"),
+        ("reviewer", "/audit/"),
     ]
 
 
@@ -216,7 +280,10 @@ def test_security_headers_on_every_page(app, world, make):
         assert response.status_code < 500, path
         assert "frame-ancestors 'none'" in headers.get("Content-Security-Policy", ""), path
         assert "script-src 'self'" in headers["Content-Security-Policy"], path
-        assert "unsafe-inline" not in headers["Content-Security-Policy"].split("script-src")[1].split(";")[0], path
+        assert (
+            "unsafe-inline"
+            not in headers["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+        ), path
         assert headers.get("X-Content-Type-Options") == "nosniff", path
         assert headers.get("X-Frame-Options") == "DENY", path
         assert headers.get("Referrer-Policy"), path
@@ -243,28 +310,55 @@ def test_every_form_route_refuses_a_post_without_csrf_token(app, world, make):
     with app.app_context():
         from consultations.models import Section
 
-        section = db.session.scalar(sa.select(Section.id).where(Section.consultation_id == draft).limit(1))
-    ids = {"consultation_id": cid, "opinion_id": oid, "section_id": section, "token": "x", "review_id": 1}
+        section = db.session.scalar(
+            sa.select(Section.id).where(Section.consultation_id == draft).limit(1)
+        )
+    ids = {
+        "consultation_id": cid,
+        "opinion_id": oid,
+        "section_id": section,
+        "token": "x",
+        "review_id": 1,
+    }
     routes = _post_routes(app)
     assert "/consultations/<int:consultation_id>/opinions" in routes
     assert "/auth/login" in routes
     for who in (None, "resident", "official", "moderator", "admin"):
         client = _logged_in(app, world.email(who)) if who else app.test_client()
         with app.app_context():
-            before = {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+            before = {
+                t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
+                for t in db.metadata.sorted_tables
+            }
         for rule in routes:
             path = _fill(rule, ids)
             if rule.endswith("<int:consultation_id>/edit") or "sections" in rule:
                 path = _fill(rule, {**ids, "consultation_id": draft})
-            data = {"body": "x", "reason": "x", "email": world.email("resident"), "password": PASSWORD,
-                    "lang": "en", "title": "x", "conclusion": "x", "outcome": "noted", "explanation": "x"}
+            data = {
+                "body": "x",
+                "reason": "x",
+                "email": world.email("resident"),
+                "password": PASSWORD,
+                "lang": "en",
+                "title": "x",
+                "conclusion": "x",
+                "outcome": "noted",
+                "explanation": "x",
+            }
             response = client.post(path, data=data, csrf=False)
-            assert response.status_code == 400, f"{who or 'anonymous'} POST {path} without CSRF token: {response.status_code}"
+            assert response.status_code == 400, (
+                f"{who or 'anonymous'} POST {path} without CSRF token: {response.status_code}"
+            )
             # A forged token is refused too.
             response = client.post(path, data={**data, "csrf_token": "forged"}, csrf=False)
-            assert response.status_code == 400, f"{who or 'anonymous'} POST {path} with a forged token"
+            assert response.status_code == 400, (
+                f"{who or 'anonymous'} POST {path} with a forged token"
+            )
         with app.app_context():
-            after = {t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t)) for t in db.metadata.sorted_tables}
+            after = {
+                t.name: db.session.scalar(sa.select(sa.func.count()).select_from(t))
+                for t in db.metadata.sorted_tables
+            }
         assert after == before
         if who:  # still logged in: the refusals did not log anyone out or in
             assert client.get("/me/account").status_code == 200
@@ -275,8 +369,11 @@ def test_csrf_token_of_another_session_is_refused(app, world, make):
     attacker = app.test_client()
     token = attacker.csrf_token()
     victim = _logged_in(app, world.email("resident"))
-    response = victim.post(f"/consultations/{cid}/opinions", data={"body": "Giả mạo", "stance": "agree",
-                                                                  "csrf_token": token}, csrf=False)
+    response = victim.post(
+        f"/consultations/{cid}/opinions",
+        data={"body": "Giả mạo", "stance": "agree", "csrf_token": token},
+        csrf=False,
+    )
     assert response.status_code == 400
 
 
@@ -285,4 +382,6 @@ def test_login_form_does_not_reveal_whether_an_account_exists(client, world):
     unknown = client.post("/auth/login", data={"email": "nobody@example.vn", "password": "wrong"})
     assert known.status_code == unknown.status_code == 400
     strip = re.compile(r'name="csrf_token"[^>]*>|value="[^"]*@example.vn"')
-    assert strip.sub("", known.get_data(as_text=True)) == strip.sub("", unknown.get_data(as_text=True))
+    assert strip.sub("", known.get_data(as_text=True)) == strip.sub(
+        "", unknown.get_data(as_text=True)
+    )

@@ -51,7 +51,9 @@ def real_xlsx() -> bytes:
 
 
 def upload(data: bytes, name: str) -> FileStorage:
-    return FileStorage(stream=io.BytesIO(data), filename=name, content_type="application/octet-stream")
+    return FileStorage(
+        stream=io.BytesIO(data), filename=name, content_type="application/octet-stream"
+    )
 
 
 @pytest.mark.parametrize(
@@ -98,9 +100,17 @@ def test_two_uploads_of_the_same_name_do_not_collide(app):
 @pytest.mark.parametrize(
     ("data", "name", "message"),
     [
-        (b"MZ\x90\x00" + b"\x00" * 100, "report.pdf", "not accepted"),  # a Windows program named .pdf
+        (
+            b"MZ\x90\x00" + b"\x00" * 100,
+            "report.pdf",
+            "not accepted",
+        ),  # a Windows program named .pdf
         (b"<html><script>alert(1)</script></html>", "report.pdf", "not accepted"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>", "image.png", "not accepted"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg' onload='alert(1)'/>",
+            "image.png",
+            "not accepted",
+        ),
         (b"just text", "notes.txt", "not accepted"),
         (b"", "empty.pdf", "empty"),
         (PDF, "report.html", "does not match its name"),
@@ -151,7 +161,9 @@ def test_allowed_kinds(app):
             storage.save(upload(PDF, ""))
 
 
-@pytest.mark.parametrize("name", ["../../etc/passwd", "C:\\Users\\a\\..\\phản biện.pdf", "a/b/c.pdf", "\x00evil.pdf"])
+@pytest.mark.parametrize(
+    "name", ["../../etc/passwd", "C:\\Users\\a\\..\\phản biện.pdf", "a/b/c.pdf", "\x00evil.pdf"]
+)
 def test_sender_file_names_are_cleaned(app, name):
     with app.test_request_context():
         stored = storage.save(upload(PDF, name))
@@ -161,7 +173,9 @@ def test_sender_file_names_are_cleaned(app, name):
         assert ".." not in stored.filename or stored.filename.endswith(".pdf")
 
 
-@pytest.mark.parametrize("name", ["../gopy.sqlite", "/etc/passwd", "abc.pdf", "", "0" * 32 + ".pdf/../x"])
+@pytest.mark.parametrize(
+    "name", ["../gopy.sqlite", "/etc/passwd", "abc.pdf", "", "0" * 32 + ".pdf/../x"]
+)
 def test_path_for_only_accepts_generated_names(app, name):
     with app.test_request_context(), pytest.raises(FileNotFoundError):
         storage.path_for(name)
@@ -170,7 +184,9 @@ def test_path_for_only_accepts_generated_names(app, name):
 def test_send_is_a_sandboxed_download(app):
     with app.test_request_context():
         stored = storage.save(upload(PDF, "Phản biện.pdf"))
-        response = storage.send(stored.stored_name, filename=stored.filename, content_type=stored.content_type)
+        response = storage.send(
+            stored.stored_name, filename=stored.filename, content_type=stored.content_type
+        )
         response.direct_passthrough = False
         assert response.mimetype == "application/pdf"
         assert "attachment" in response.headers["Content-Disposition"]

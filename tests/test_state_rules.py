@@ -27,9 +27,16 @@ def _schedule(app, cid, days_ahead=5):
 
 
 def _form(opens, closes):
-    return {"title": "Quy định về chợ", "summary": "Tóm tắt.", "kind": "comment", "category": "land",
-            "locality": "00004", "opens_at": opens.isoformat(), "closes_at": closes.isoformat(),
-            "text": "Điều 1. Phạm vi\nChợ tạm."}
+    return {
+        "title": "Quy định về chợ",
+        "summary": "Tóm tắt.",
+        "kind": "comment",
+        "category": "land",
+        "locality": "00004",
+        "opens_at": opens.isoformat(),
+        "closes_at": closes.isoformat(),
+        "text": "Điều 1. Phạm vi\nChợ tạm.",
+    }
 
 
 @pytest.mark.postgres
@@ -38,17 +45,30 @@ def test_scheduled_cannot_be_backdated_and_dates_are_audited(app, client, auth, 
     _schedule(app, cid)
     auth.login(world.email("official"))
     today = local_date(utcnow())
-    r = client.post(f"/consultations/{cid}/edit", data=_form(today - timedelta(days=40), today + timedelta(days=1)))
+    r = client.post(
+        f"/consultations/{cid}/edit",
+        data=_form(today - timedelta(days=40), today + timedelta(days=1)),
+    )
     assert r.status_code == 400
     assert "opening date cannot be in the past" in r.get_data(as_text=True)
     assert "Quy định về chợ" in r.get_data(as_text=True)  # the form is kept
-    r = client.post(f"/consultations/{cid}/edit", data=_form(today + timedelta(days=2), today + timedelta(days=3)))
+    r = client.post(
+        f"/consultations/{cid}/edit",
+        data=_form(today + timedelta(days=2), today + timedelta(days=3)),
+    )
     assert r.status_code == 400
-    r = client.post(f"/consultations/{cid}/edit", data=_form(today + timedelta(days=3), today + timedelta(days=40)))
+    r = client.post(
+        f"/consultations/{cid}/edit",
+        data=_form(today + timedelta(days=3), today + timedelta(days=40)),
+    )
     assert r.status_code == 302
     with app.app_context():
-        ev = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "consultation.edit")).all()[-1]
-        assert ev.data["new_opens_at"].startswith(local_day_start(today + timedelta(days=3)).isoformat()[:10])
+        ev = db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "consultation.edit")
+        ).all()[-1]
+        assert ev.data["new_opens_at"].startswith(
+            local_day_start(today + timedelta(days=3)).isoformat()[:10]
+        )
         assert {"old_opens_at", "old_closes_at", "new_closes_at"} <= set(ev.data)
 
 
@@ -82,4 +102,6 @@ def test_concluded_opinions_cannot_be_reported(app, client, auth, world, make):
     assert "Report this opinion" not in page
     assert client.post(f"/opinions/{oid}/flag", data={"reason": "Xúc phạm"}).status_code == 409
     with app.app_context():
-        assert not db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "opinion.flag")).all()
+        assert not db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "opinion.flag")
+        ).all()

@@ -21,11 +21,27 @@ def _catalog(lang: str):
 def extracted(tmp_path_factory):
     pot = tmp_path_factory.mktemp("pot") / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg",
-         # Babel skips folders starting with "_" by default, which would miss templates/_macros.
-         "--ignore-dirs=.* node_modules __pycache__ instance test-artifacts bench",
-         "-k", "_l", "-k", "lazy_gettext", "--no-location", "-o", str(pot), "."],
-        cwd=ROOT, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "babel.messages.frontend",
+            "extract",
+            "-F",
+            "babel.cfg",
+            # Babel skips folders starting with "_" by default, which would miss templates/_macros.
+            "--ignore-dirs=.* node_modules __pycache__ instance test-artifacts bench",
+            "-k",
+            "_l",
+            "-k",
+            "lazy_gettext",
+            "--no-location",
+            "-o",
+            str(pot),
+            ".",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
     )
     with open(pot, "rb") as fh:
         return {m.id for m in read_po(fh) if m.id}
@@ -34,7 +50,11 @@ def extracted(tmp_path_factory):
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_entry_is_translated_and_none_is_fuzzy(lang):
     catalog = _catalog(lang)
-    missing = [m.id for m in catalog if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string)))]
+    missing = [
+        m.id
+        for m in catalog
+        if m.id and (not m.string or (isinstance(m.string, tuple) and not all(m.string)))
+    ]
     fuzzy = [m.id for m in catalog if m.id and m.fuzzy]
     assert missing == [], f"{lang}: {len(missing)} untranslated, e.g. {missing[:5]}"
     assert fuzzy == [], f"{lang}: {len(fuzzy)} fuzzy, e.g. {fuzzy[:5]}"
@@ -60,7 +80,12 @@ def test_vietnamese_keeps_every_placeholder():
 
 def test_vietnamese_is_real_vietnamese():
     catalog = _catalog("vi")
-    diacritics = sum(1 for m in catalog if m.id and re.search("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", str(m.string), re.I))
+    diacritics = sum(
+        1
+        for m in catalog
+        if m.id
+        and re.search("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", str(m.string), re.I)
+    )
     total = sum(1 for m in catalog if m.id)
     assert diacritics / total > 0.8
 

@@ -30,14 +30,31 @@ from consultations.documents.wording import (
 
 #: The public names of the heavy modules, loaded on first use.
 _LAZY = {
-    "DocRow": "context", "doc_items": "context", "doc_opinions": "context", "document_context": "context",
-    "build_document": "layout", "opinion_columns": "layout", "row_values": "layout",
+    "DocRow": "context",
+    "doc_items": "context",
+    "doc_opinions": "context",
+    "document_context": "context",
+    "build_document": "layout",
+    "opinion_columns": "layout",
+    "row_values": "layout",
     "record_pdf": "pdf",
-    "build_docx": "stream", "docx_chunks": "stream", "record_docx": "stream", "write_docx": "stream",
+    "build_docx": "stream",
+    "docx_chunks": "stream",
+    "record_docx": "stream",
+    "write_docx": "stream",
 }
 
-__all__ = ["VI_CHANNEL", "VI_OUTCOME", "VI_STANCE", "answer_text", "place_name", "short_date", "trich_yeu",
-           "vn_date", *_LAZY]
+__all__ = [
+    "VI_CHANNEL",
+    "VI_OUTCOME",
+    "VI_STANCE",
+    "answer_text",
+    "place_name",
+    "short_date",
+    "trich_yeu",
+    "vn_date",
+    *_LAZY,
+]
 
 
 def __getattr__(name: str):

@@ -69,7 +69,9 @@ def doc_opinions(consultation_id: int, *, session: Session | None = None) -> Ite
 def section_labels(data: rec.RecordData) -> Callable[[int | None], str]:
     """``data.section_label`` in Vietnamese, worked out once per article rather than per row."""
     known = {None: data.section_label(None, vietnamese=True)}
-    known.update((s.position, data.section_label(s.position, vietnamese=True)) for s in data.sections)
+    known.update(
+        (s.position, data.section_label(s.position, vietnamese=True)) for s in data.sections
+    )
 
     def label(key: int | None) -> str:
         return known[key] if key in known else data.section_label(key, vietnamese=True)
@@ -89,8 +91,13 @@ def _content(r: DocOpinion, status: str, internal: bool) -> str:
     return r.summary.strip() if r.summary and r.summary.strip() else r.body
 
 
-def doc_items(data: rec.RecordData, *, internal: bool, opinions: Iterator[DocOpinion] | None = None,
-              label: Callable[[int | None], str] | None = None) -> Iterator[str | DocRow]:
+def doc_items(
+    data: rec.RecordData,
+    *,
+    internal: bool,
+    opinions: Iterator[DocOpinion] | None = None,
+    label: Callable[[int | None], str] | None = None,
+) -> Iterator[str | DocRow]:
     """The table of opinions as printed: each article's heading, then its opinions, one at a
     time from the cursor (``opinions``: a streamed download reads with a session of its own)."""
     label = label or section_labels(data)
@@ -126,7 +133,9 @@ def doc_items(data: rec.RecordData, *, internal: bool, opinions: Iterator[DocOpi
 def participants(consultation_id: int) -> int:
     """The people who gave an opinion still standing: accounts and named offline contributors
     once each; an opinion whose giver is unknown (account deleted, no name) counts as one."""
-    standing = and_(Opinion.consultation_id == consultation_id, Opinion.status != OpinionStatus.withdrawn)
+    standing = and_(
+        Opinion.consultation_id == consultation_id, Opinion.status != OpinionStatus.withdrawn
+    )
     named = func.lower(func.trim(Opinion.contributor_name))
     accounts, names, unknown = db.session.execute(
         select(
@@ -145,7 +154,9 @@ def _figures(data: rec.RecordData, people: int) -> list[tuple[str, int | None, s
     """(label, count, percentage, bold) lines: every stance and channel, zeros included."""
     f = data.figures
     total = f.counted
-    lines: list[tuple[str, int | None, str, bool]] = [("Tổng số ý kiến nhận được", f.received, "", True)]
+    lines: list[tuple[str, int | None, str, bool]] = [
+        ("Tổng số ý kiến nhận được", f.received, "", True)
+    ]
     if f.withdrawn:
         lines.append(("Trong đó: số ý kiến người gửi đã rút lại", f.withdrawn, "", False))
     if f.hidden:
@@ -156,7 +167,10 @@ def _figures(data: rec.RecordData, people: int) -> list[tuple[str, int | None, s
     groups = [
         ("Theo quan điểm", [(v, stances.get(k, 0)) for k, v in VI_STANCE.items()]),
         ("Theo hình thức lấy ý kiến", [(v, channels.get(k, 0)) for k, v in VI_CHANNEL.items()]),
-        ("Theo điều, khoản của dự thảo", [(data.section_label(k, vietnamese=True), n) for k, n in f.by_section]),
+        (
+            "Theo điều, khoản của dự thảo",
+            [(data.section_label(k, vietnamese=True), n) for k, n in f.by_section],
+        ),
         ("Theo địa bàn", [(k or "Không xác định", n) for k, n in f.by_locality]),
     ]
     for heading, items in groups:
@@ -171,8 +185,11 @@ def _recipients(locality: Locality) -> list[str]:
     unit = in_sentence(locality.name)
     villages = db.session.scalars(
         select(Locality.name)
-        .where(Locality.parent_id == locality.id, Locality.kind == LocalityKind.village,
-               Locality.merged_into_id.is_(None))
+        .where(
+            Locality.parent_id == locality.id,
+            Locality.kind == LocalityKind.village,
+            Locality.merged_into_id.is_(None),
+        )
         .order_by(Locality.name)
     ).all()
     named = villages if 0 < len(villages) <= VILLAGES_NAMED else ["Các thôn, tổ dân phố"]
@@ -201,7 +218,10 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
     ]
     publicity += [f"Tổ chức {line[0].lower()}{line[1:]};" for line in meeting_lines(c.meetings)]
     if internal:
-        title, subtitle = "BẢNG TỔNG HỢP", f"Toàn bộ ý kiến của Nhân dân đối với dự thảo {draft_name(c.title)}"
+        title, subtitle = (
+            "BẢNG TỔNG HỢP",
+            f"Toàn bộ ý kiến của Nhân dân đối với dự thảo {draft_name(c.title)}",
+        )
     else:
         title, subtitle = "BÁO CÁO", trich_yeu(c.title)
     return {
@@ -218,7 +238,7 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
         "subtitle": subtitle,
         "legal_basis": basis_lines(c.legal_basis),
         "intro": f"{issuer} báo cáo kết quả tổng hợp, tiếp thu, giải trình ý kiến của Nhân dân đối với "
-                 f"dự thảo {draft_name(c.title)} như sau:",
+        f"dự thảo {draft_name(c.title)} như sau:",
         "what": [
             ("Tên dự thảo", c.title),
             ("Loại nội dung", VI_KIND[rec._value(c.kind)]),
@@ -231,7 +251,11 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
         "figures": _figures(data, participants(c.id)),
         "rows": doc_items(data, internal=internal),
         "reviews": [
-            {"date": short_date(to_local(r.created_at).date()), "body": r.body, "attachment": r.attachment_name}
+            {
+                "date": short_date(to_local(r.created_at).date()),
+                "body": r.body,
+                "attachment": r.attachment_name,
+            }
             for r in data.reviews
         ],
         "conclusion": record.conclusion if record else None,

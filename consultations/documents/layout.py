@@ -41,7 +41,7 @@ def _set_fonts(element) -> None:
         rfonts = OxmlElement("w:rFonts")
         rpr.insert(0, rfonts)
     for attr in list(rfonts.attrib):
-        if attr.endswith("Theme") or attr.endswith("theme"):
+        if attr.endswith(("Theme", "theme")):
             del rfonts.attrib[attr]
     for attr in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         rfonts.set(qn(attr), FONT)
@@ -61,7 +61,9 @@ def _setup(doc, *, landscape: bool) -> None:
     normal.paragraph_format.line_spacing = 1.15
     section = doc.sections[0]
     # Decree 30: A4, margins top/bottom 20 mm, left 30 mm, right 15 mm.
-    section.page_width, section.page_height = (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
+    section.page_width, section.page_height = (
+        (Mm(297), Mm(210)) if landscape else (Mm(210), Mm(297))
+    )
     if landscape:
         section.orientation = WD_ORIENT.LANDSCAPE
     section.top_margin = section.bottom_margin = Mm(20)
@@ -77,7 +79,13 @@ def _page_numbers(section) -> None:
     p = section.header.paragraphs[0]
     p.alignment = CENTRE
     p.paragraph_format.space_after = Pt(0)
-    for kind, instr in (("begin", None), (None, " PAGE "), ("separate", None), (None, None), ("end", None)):
+    for kind, instr in (
+        ("begin", None),
+        (None, " PAGE "),
+        ("separate", None),
+        (None, None),
+        ("end", None),
+    ):
         run = p.add_run()
         if kind:
             char = OxmlElement("w:fldChar")
@@ -103,7 +111,11 @@ def _core_properties(doc, ctx: dict[str, Any]) -> None:
     cp.revision = 1
     cp.category = "Báo cáo" if not ctx["internal"] else "Bảng tổng hợp"
     cp.keywords = "lấy ý kiến Nhân dân; tiếp thu; giải trình; Cổng Góp ý"
-    cp.comments = f"Mã xác thực nội dung (SHA-256): {ctx['content_hash']}" if ctx["content_hash"] else "Bản dự thảo"
+    cp.comments = (
+        f"Mã xác thực nội dung (SHA-256): {ctx['content_hash']}"
+        if ctx["content_hash"]
+        else "Bản dự thảo"
+    )
     cp.content_status = "Đã công bố" if ctx["published"] else "Dự thảo"
     cp.language = "vi-VN"
     pkg = doc.part.package
@@ -113,14 +125,29 @@ def _core_properties(doc, ctx: dict[str, Any]) -> None:
     for part in pkg.iter_parts():
         if part.partname == "/docProps/app.xml":
             app = part.blob.decode("utf-8")
-            app = re.sub(r"<Application>[^<]*</Application>", "<Application>Góp ý</Application>", app)
+            app = re.sub(
+                r"<Application>[^<]*</Application>", "<Application>Góp ý</Application>", app
+            )
             app = app.replace("<Company/>", f"<Company>{escape(ctx['issuer'])}</Company>")
             part._blob = app.encode("utf-8")
 
 
-def _para(container, text: str = "", *, align=None, bold=False, italic=False, size: float | None = None,
-          indent: bool = False, first: bool = False):
-    p = container.paragraphs[0] if first and container.paragraphs and not container.paragraphs[0].text else container.add_paragraph()
+def _para(
+    container,
+    text: str = "",
+    *,
+    align=None,
+    bold=False,
+    italic=False,
+    size: float | None = None,
+    indent: bool = False,
+    first: bool = False,
+):
+    p = (
+        container.paragraphs[0]
+        if first and container.paragraphs and not container.paragraphs[0].text
+        else container.add_paragraph()
+    )
     if align is not None:
         p.alignment = align
     if indent:
@@ -230,8 +257,17 @@ def opinion_columns(internal: bool) -> tuple[list[str], list[float]]:
     """The header and the widths (mm) of the table of opinions: the answer the widest column
     of the record; a tracking number ("YK-2026-000123") and a date on one line."""
     if internal:
-        header = ["STT", "Mã số ý kiến", "Thời gian", "Nội dung ý kiến", "Quan điểm", "Hình thức",
-                  "Trạng thái", "Người góp ý", "Tiếp thu, giải trình"]
+        header = [
+            "STT",
+            "Mã số ý kiến",
+            "Thời gian",
+            "Nội dung ý kiến",
+            "Quan điểm",
+            "Hình thức",
+            "Trạng thái",
+            "Người góp ý",
+            "Tiếp thu, giải trình",
+        ]
         return header, [13, 34, 25, 46, 21, 25, 18, 24, 46]
     header = ["STT", "Mã số ý kiến", "Nội dung ý kiến", "Quan điểm", "Tiếp thu, giải trình"]
     return header, [13, 34, 46, 21, 51]
@@ -240,8 +276,17 @@ def opinion_columns(internal: bool) -> tuple[list[str], list[float]]:
 def row_values(r: DocRow, internal: bool) -> list[str]:
     values = [str(r.stt), r.tracking]
     if internal:
-        return values + [r.created, r.content, r.stance, r.channel, r.status, r.contributor, r.answer]
-    return values + [r.content, r.stance, r.answer]
+        return [
+            *values,
+            r.created,
+            r.content,
+            r.stance,
+            r.channel,
+            r.status,
+            r.contributor,
+            r.answer,
+        ]
+    return [*values, r.content, r.stance, r.answer]
 
 
 def _masthead(doc, ctx: dict[str, Any], width: float) -> None:

@@ -17,5 +17,7 @@ def record_pdf(data: rec.RecordData, *, internal: bool = False) -> bytes:
     header, widths = opinion_columns(internal)
     total = sum(widths)
     columns = [(label, round(100 * w / total, 2)) for label, w in zip(header, widths, strict=True)]
-    html = render_template("records/record_pdf.html", columns=columns, **document_context(data, internal=internal))
+    html = render_template(
+        "records/record_pdf.html", columns=columns, **document_context(data, internal=internal)
+    )
     return render_pdf(html)

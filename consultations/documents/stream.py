@@ -52,7 +52,9 @@ _TAB_OR_CR = re.compile(r"([\t\r])")
 _SZ = 2 * TABLE_PT
 # One line of a cell exactly as ``layout._cell(cell, text)`` writes it with its defaults (not
 # bold, no alignment), and an article's heading as ``layout._heading_row`` writes it.
-_LINE_OPEN = f'<w:p><w:pPr><w:spacing w:after="0"/></w:pPr><w:r><w:rPr><w:sz w:val="{_SZ}"/></w:rPr>'
+_LINE_OPEN = (
+    f'<w:p><w:pPr><w:spacing w:after="0"/></w:pPr><w:r><w:rPr><w:sz w:val="{_SZ}"/></w:rPr>'
+)
 _LINE_CLOSE = "</w:r></w:p>"
 _EMPTY_LINE = _LINE_OPEN + _LINE_CLOSE
 _HEADING_OPEN = (
@@ -140,7 +142,9 @@ class _Skeleton:
 def _skeleton(data: rec.RecordData, *, internal: bool) -> _Skeleton:
     ctx = document_context(data, internal=internal)
     marker = f"gop-y-opinion-rows-{secrets.token_hex(8)}"
-    doc = build_document(ctx, internal=internal, fill=lambda table: table._tbl.append(etree.Comment(marker)))
+    doc = build_document(
+        ctx, internal=internal, fill=lambda table: table._tbl.append(etree.Comment(marker))
+    )
     buffer = io.BytesIO()
     doc.save(buffer)
     package = buffer.getvalue()
@@ -155,7 +159,9 @@ def _skeleton(data: rec.RecordData, *, internal: bool) -> _Skeleton:
         internal=internal,
         consultation_id=data.consultation.id,
         label=section_labels(data),
-        cell_opens=[f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{_twips(w)}"/></w:tcPr>' for w in widths],
+        cell_opens=[
+            f'<w:tc><w:tcPr><w:tcW w:type="dxa" w:w="{_twips(w)}"/></w:tcPr>' for w in widths
+        ],
         heading_open=_HEADING_OPEN.format(width=_twips(sum(widths)), span=len(widths)),
         package=package,
         head=head,
@@ -163,13 +169,21 @@ def _skeleton(data: rec.RecordData, *, internal: bool) -> _Skeleton:
     )
 
 
-def _write(sk: _Skeleton, fh: IO[bytes], *, opinions: Iterator[DocOpinion] | None = None,
-           progress: Callable[[int], None] | None = None) -> Iterator[int]:
+def _write(
+    sk: _Skeleton,
+    fh: IO[bytes],
+    *,
+    opinions: Iterator[DocOpinion] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[int]:
     """Write the .docx to ``fh``: the skeleton's entries as they are, word/document.xml with
     the rows streamed into it. Yields after each batch of rows, so a caller can hand on what
     was written; ``fh`` needs no seek (zipfile then writes data descriptors)."""
     n = 0
-    with zipfile.ZipFile(io.BytesIO(sk.package)) as src, zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out:
+    with (
+        zipfile.ZipFile(io.BytesIO(sk.package)) as src,
+        zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as out,
+    ):
         for info in src.infolist():
             entry = zipfile.ZipInfo(info.filename, info.date_time)
             entry.compress_type = zipfile.ZIP_DEFLATED
@@ -180,7 +194,9 @@ def _write(sk: _Skeleton, fh: IO[bytes], *, opinions: Iterator[DocOpinion] | Non
             with out.open(entry, "w") as xml:
                 xml.write(sk.head)
                 batch: list[str] = []
-                for item in doc_items(sk.data, internal=sk.internal, opinions=opinions, label=sk.label):
+                for item in doc_items(
+                    sk.data, internal=sk.internal, opinions=opinions, label=sk.label
+                ):
                     if isinstance(item, str):
                         batch.append(_heading_xml(item, sk.heading_open))
                         continue
@@ -199,8 +215,13 @@ def _write(sk: _Skeleton, fh: IO[bytes], *, opinions: Iterator[DocOpinion] | Non
     yield n
 
 
-def write_docx(data: rec.RecordData, fh: IO[bytes], *, internal: bool = False,
-               progress: Callable[[int], None] | None = None) -> None:
+def write_docx(
+    data: rec.RecordData,
+    fh: IO[bytes],
+    *,
+    internal: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> None:
     """Write the record (``internal``: every opinion in full) as a .docx to a binary file,
     the rows streamed from the database: memory stays bounded whatever their number."""
     for _ in _write(_skeleton(data, internal=internal), fh, progress=progress):
@@ -229,8 +250,13 @@ class _Chunks:
         return out
 
 
-def docx_chunks(data: rec.RecordData, *, internal: bool = False, engine: Engine | None = None,
-                progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+def docx_chunks(
+    data: rec.RecordData,
+    *,
+    internal: bool = False,
+    engine: Engine | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[bytes]:
     """The .docx as chunks of bytes for a streamed response.
 
     The layout is done now, while ``data`` and the request are alive; the rows are read as the

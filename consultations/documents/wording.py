@@ -42,9 +42,16 @@ VI_KIND = {
     "decide": "Nhân dân bàn và quyết định",
 }
 VI_CATEGORY = {
-    "land": "Đất đai", "construction": "Xây dựng", "budget": "Ngân sách", "tax": "Thuế, phí",
-    "environment": "Môi trường", "transport": "Giao thông", "education": "Giáo dục",
-    "health": "Y tế", "social": "Xã hội", "other": "Khác",
+    "land": "Đất đai",
+    "construction": "Xây dựng",
+    "budget": "Ngân sách",
+    "tax": "Thuế, phí",
+    "environment": "Môi trường",
+    "transport": "Giao thông",
+    "education": "Giáo dục",
+    "health": "Y tế",
+    "social": "Xã hội",
+    "other": "Khác",
 }
 PLACE_PREFIXES = ("Phường ", "Xã ", "Thị trấn ", "Đặc khu ", "Thành phố ", "Tỉnh ")
 #: "Lưu: VT, VP": the office of the People's Committee drafts the record.
@@ -54,13 +61,13 @@ VILLAGES_NAMED = 6
 
 
 def vn_date(d: date) -> str:
-    """"ngày 05 tháng 02 năm 2026": Decree 30 pads days below 10 and the months 1 and 2."""
+    """ "ngày 05 tháng 02 năm 2026": Decree 30 pads days below 10 and the months 1 and 2."""
     month = f"{d.month:02d}" if d.month < 3 else str(d.month)
     return f"ngày {d.day:02d} tháng {month} năm {d.year}"
 
 
 def short_date(d: date) -> str:
-    """"14/8/2026": a date inside the text, as on the pages and the notice (GLOSSARY)."""
+    """ "14/8/2026": a date inside the text, as on the pages and the notice (GLOSSARY)."""
     return f"{d.day}/{d.month}/{d.year}"
 
 
@@ -68,7 +75,7 @@ def place_name(name: str) -> str:
     """The place in the date line: the unit's name without "Phường", "Xã"…"""
     for prefix in PLACE_PREFIXES:
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 
@@ -76,14 +83,14 @@ def in_sentence(name: str) -> str:
     """A unit's name inside a sentence: "Xã Cam Lộ" → "xã Cam Lộ" (GLOSSARY: lower case)."""
     for prefix in PLACE_PREFIXES:
         if name.startswith(prefix):
-            return prefix.lower() + name[len(prefix):]
+            return prefix.lower() + name[len(prefix) :]
     return name
 
 
 def draft_name(title: str) -> str:
     """What follows "dự thảo" in a sentence: the title without a leading "Dự thảo" of its own."""
     title = " ".join(title.split())
-    return title[len("dự thảo "):] if title.casefold().startswith("dự thảo ") else title
+    return title[len("dự thảo ") :] if title.casefold().startswith("dự thảo ") else title
 
 
 def trich_yeu(title: str) -> str:
@@ -96,13 +103,13 @@ def answer_text(outcome: str, explanation: str) -> str:
     explanation = (explanation or "").strip()
     folded = explanation.casefold()
     for opening in OUTCOME_OPENINGS[outcome]:
-        if folded.startswith(opening) and not folded[len(opening):len(opening) + 1].isalnum():
+        if folded.startswith(opening) and not folded[len(opening) : len(opening) + 1].isalnum():
             return explanation
     return f"{VI_OUTCOME[outcome]}. {explanation}" if explanation else VI_OUTCOME[outcome]
 
 
 def percent(n: int, total: int) -> str:
-    """"40,0": one decimal, with the Vietnamese decimal comma; empty without a total."""
+    """ "40,0": one decimal, with the Vietnamese decimal comma; empty without a total."""
     if not total:
         return ""
     return f"{100 * n / total:.1f}".replace(".", ",")
@@ -123,7 +130,11 @@ def basis_lines(text: str) -> list[str]:
 
 def meeting_lines(text: str) -> list[str]:
     """The meetings held, one per non-empty line, without list marks or end punctuation."""
-    return [s for line in (text or "").splitlines() if (s := re.sub(r"^[-–•*+\s]+", "", line).strip().rstrip(".;"))]
+    return [
+        s
+        for line in (text or "").splitlines()
+        if (s := re.sub(r"^[-–•*+\s]+", "", line).strip().rstrip(".;"))
+    ]
 
 
 def signer_lines(title: str | None) -> list[str]:

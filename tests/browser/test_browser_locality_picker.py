@@ -27,7 +27,9 @@ def _locality_of(live, email: str) -> str | None:
     from localities.models import Locality
 
     return live.scalar(
-        sa.select(Locality.code).join(User, User.locality_id == Locality.id).where(User.email == email)
+        sa.select(Locality.code)
+        .join(User, User.locality_id == Locality.id)
+        .where(User.email == email)
     )
 
 

@@ -18,8 +18,12 @@ AXE_RUN = """async () => {
     .map(v => ({id: v.id, where: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
 }"""
 
-FOCUSED_SUMMARY = "() => document.activeElement && document.activeElement.matches('[data-error-summary]')"
-FIRST_IN_MAIN = "() => document.querySelector('main').firstElementChild.matches('.error-summary[role=alert]')"
+FOCUSED_SUMMARY = (
+    "() => document.activeElement && document.activeElement.matches('[data-error-summary]')"
+)
+FIRST_IN_MAIN = (
+    "() => document.querySelector('main').firstElementChild.matches('.error-summary[role=alert]')"
+)
 
 
 def _axe(page, name: str) -> None:
@@ -39,9 +43,13 @@ def test_error_summary_has_the_focus_and_links_to_the_fields(pages, live, ids, s
     submit(page, form)
     assert page.evaluate(FIRST_IN_MAIN)
     assert page.evaluate(FOCUSED_SUMMARY)
-    top = page.evaluate("() => document.querySelector('.error-summary').getBoundingClientRect().top")
+    top = page.evaluate(
+        "() => document.querySelector('.error-summary').getBoundingClientRect().top"
+    )
     assert 0 <= top < 740, f"the summary is out of sight: {top}px"
-    assert page.locator(".error-summary h2").inner_text() == ("Có lỗi cần sửa" if lang == "vi" else "There is a problem")
+    assert page.locator(".error-summary h2").inner_text() == (
+        "Có lỗi cần sửa" if lang == "vi" else "There is a problem"
+    )
     pages.shot(page, "01-error-summary")
     page.locator(".error-summary a[href='#body']").click()
     assert page.evaluate("() => document.activeElement.id") == "body"
@@ -111,8 +119,13 @@ def test_report_form_shows_the_opinion(pages, live, ids, sessions, lang):
     from consultations.models import Opinion, OpinionStatus
 
     op = live.scalar(
-        sa.select(Opinion.id).where(Opinion.consultation_id == ids["open"], Opinion.status == OpinionStatus.published,
-                                    Opinion.author_id.is_(None)).order_by(Opinion.id)
+        sa.select(Opinion.id)
+        .where(
+            Opinion.consultation_id == ids["open"],
+            Opinion.status == OpinionStatus.published,
+            Opinion.author_id.is_(None),
+        )
+        .order_by(Opinion.id)
     )
     assert op, "the demo has an offline opinion to report"
     body = live.scalar(sa.select(Opinion.body).where(Opinion.id == op))

@@ -70,8 +70,12 @@ def test_notice_for_the_commune_board(pages, live, ids, viewport, lang):
     assert title.casefold().removeprefix("dự thảo ") in heading.casefold(), "the draft's title"
     assert "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM" in notice.locator(".notice-nation").inner_text()
     period = notice.locator(".notice-period").inner_text()
-    assert re.search(r"từ ngày \d{1,2}/\d{1,2}/\d{4} đến hết ngày \d{1,2}/\d{1,2}/\d{4}", period), period
-    assert "Xã Cam Lộ" not in notice.locator(".notice-body").inner_text(), "lower case in a sentence"
+    assert re.search(r"từ ngày \d{1,2}/\d{1,2}/\d{4} đến hết ngày \d{1,2}/\d{1,2}/\d{4}", period), (
+        period
+    )
+    assert "Xã Cam Lộ" not in notice.locator(".notice-body").inner_text(), (
+        "lower case in a sentence"
+    )
     url = f"{live.url}/consultations/{ids['open']}"
     assert notice.locator(".notice-url").inner_text() == url
     # The code drawn on the page is the code of that address.
@@ -81,7 +85,9 @@ def test_notice_for_the_commune_board(pages, live, ids, viewport, lang):
     assert notice.locator("svg.qr").get_attribute("role") == "img"
     assert page.locator("button[data-print]").is_visible(), "app.js shows the Print button"
     download = page.locator(f"a[href='/consultations/{ids['open']}/notice.pdf']")
-    assert download.inner_text() == ("Tải thông báo (PDF)" if lang == "vi" else "Download the notice (PDF)")
+    assert download.inner_text() == (
+        "Tải thông báo (PDF)" if lang == "vi" else "Download the notice (PDF)"
+    )
     box = notice.locator("svg.qr").bounding_box()
     assert box["width"] >= 150, "large enough for a phone camera"
     pages.shot(page, "01-screen")
