@@ -12,6 +12,7 @@ from api import bp
 from consultations import queries
 from consultations.authors import public_author
 from consultations.models import Consultation, Opinion, OpinionStatus, Status
+from core.pagination import Page, paginate
 from core.web import page_arg, refuse
 
 OPINIONS_PER_PAGE = 50
@@ -28,7 +29,7 @@ def _iso(dt) -> str | None:
     return dt.isoformat() if dt else None
 
 
-def _page_meta(page: queries.Page) -> dict[str, int]:
+def _page_meta(page: Page) -> dict[str, int]:
     return {"page": page.page, "pages": page.pages, "total": page.total, "per_page": page.per_page}
 
 
@@ -86,7 +87,7 @@ def _public(consultation_id: int) -> Consultation:
 def consultations():
     """List public consultations (filters: status, locality, category, q; ?page=)."""
     filters = queries.parse_filters(request.args)
-    page = queries.paginate(
+    page = paginate(
         queries.public_consultations(filters),
         page_arg(),
         int(current_app.config["CONSULTATIONS_PER_PAGE"]),

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import functools
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, bindparam, case, desc, func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -15,6 +14,7 @@ from auth.models import Role
 from consultations.models import Category, Consultation, Opinion, Status
 from consultations.search import search_condition, search_rank
 from core.extensions import db
+from core.pagination import Page
 from core.timeutil import closing_date, local_date, utcnow
 from localities.models import Locality, descendant_ids, get_by_code
 
@@ -22,46 +22,6 @@ T = TypeVar("T")
 
 #: Statuses the public may filter on (drafts are never listed publicly).
 PUBLIC_STATUSES = (Status.open, Status.closed, Status.concluded)
-
-
-@dataclass
-class Page(Generic[T]):
-    items: Sequence[T]
-    page: int
-    pages: int
-    total: int
-    per_page: int
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-
-def paginate(stmt: Select, page: int, per_page: int, order: Sequence[Any] = ()) -> Page:
-    """One COUNT and one page query; a page past the end is simply empty.
-
-    Both filter and sort on the ids alone (``stmt`` with its entity narrowed to ``id``), which
-    an index can answer; only the page's rows are then read whole, sorted again by ``order``."""
-    entity = stmt.column_descriptions[0]["entity"]
-    ids = stmt.with_only_columns(entity.id)
-    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
-    window = ids.limit(per_page).offset((page - 1) * per_page).scalar_subquery()
-    items = (
-        db.session.scalars(select(entity).where(entity.id.in_(window)).order_by(*order))
-        .unique()
-        .all()
-    )
-    return Page(
-        items=items,
-        page=page,
-        pages=max(1, math.ceil(total / per_page)),
-        total=total,
-        per_page=per_page,
-    )
 
 
 def listing_order(q: str | None = None) -> tuple:
@@ -264,13 +224,7 @@ def opinions_page(
         .order_by(order)
     )
     items = db.session.scalars(stmt).unique().all()
-    return Page(
-        items=items,
-        page=page,
-        pages=max(1, math.ceil(total / per_page)),
-        total=total,
-        per_page=per_page,
-    )
+    return Page.of(items, page=page, per_page=per_page, total=total)
 
 
 def days_left(c: Consultation) -> int:

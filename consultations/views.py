@@ -35,6 +35,7 @@ from consultations.models import (
 )
 from consultations.services import InvalidInput, StateError
 from core.extensions import db
+from core.pagination import paginate
 from core.textutil import clean_text
 from core.timeutil import closing_date, local_date, local_day_end, local_day_start, utcnow
 from core.web import get_or_404, page_arg, refuse
@@ -116,7 +117,7 @@ def login_then(next_url):
 def index():
     """List public consultations, with filters and a diacritic-free search."""
     filters = queries.parse_filters(request.args)
-    page = queries.paginate(
+    page = paginate(
         queries.public_consultations(filters),
         page_arg(),
         _per_page("CONSULTATIONS_PER_PAGE"),
