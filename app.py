@@ -29,6 +29,7 @@ from consultations.views import bp as consultations_bp
 from core import config, errors, http, i18n, pagecontext, templating
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from infra import caching, ratelimits
+from localities import names as locality_names
 from localities.views import bp as localities_bp
 from me.views import bp as me_bp
 from moderation.views import bp as moderation_bp
@@ -65,6 +66,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ratelimits.init_app(app)
     templating.init_app(app)
     pagecontext.init_app(app)
+    locality_names.init_app(app)
     errors.init_app(app)
     http.init_app(app)
     caching.init_app(app)

@@ -10,7 +10,7 @@ from auth import sessions
 from auth.models import Consent, User
 from core.extensions import db
 from core.timeutil import utcnow
-from localities.models import Locality, LocalityKind
+from localities.models import Locality, LocalityKind, get_by_code
 
 PARTICIPATION = "participation"
 NOTIFICATIONS = "notifications"
@@ -36,8 +36,6 @@ def default_display_name(locality: Locality | None = None) -> str:
 
 def residence_locality(code: str | None) -> Locality | None:
     """The commune or village with this code as it exists today (merged units followed)."""
-    from localities.models import get_by_code
-
     loc = get_by_code(code)
     if loc is None:
         return None

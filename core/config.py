@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from infra.ratelimits import FORM_MAX_BYTES
+from core.http import FORM_MAX_BYTES
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -70,7 +70,7 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "PRIVACY_ANSWER_HOURS": 72,
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
-        # One cap for the text of any form (infra.ratelimits._cap_body_size): Flask's default for
+        # One cap for the text of any form (core.http._cap_body_size): Flask's default for
         # a multipart field, 500,000 bytes, refused the consultation form's longest draft.
         "FORM_MAX_BYTES": FORM_MAX_BYTES,
         "MAX_FORM_MEMORY_SIZE": FORM_MAX_BYTES,

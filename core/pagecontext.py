@@ -3,8 +3,6 @@
 - ``error_summary()``: the errors of every form of the page that was refused, as (message,
   anchor) pairs for the summary at the top of ``<main>`` (GOV.UK's error summary): one
   mechanism for every form, so no page has to place its own summary.
-- ``page_authority()``: the commune, ward or special zone the page belongs to (the consultation's),
-  for the issuer named in the header and its contact details in the footer.
 
 A form whose fields are drawn by hand with other element ids than their own (the moderation
 pages draw one answer form per opinion) says where each field is with ``error_anchors``:
@@ -92,45 +90,5 @@ def error_summary(ctx) -> list[Problem]:
     return unique
 
 
-def _consultation_of(ctx):
-    from consultations.models import Consultation, Opinion
-
-    for name in ("c", "consultation"):
-        value = ctx.get(name)
-        if isinstance(value, Consultation):
-            return value
-    opinion = ctx.get("opinion")
-    if isinstance(opinion, Opinion):
-        return opinion.consultation
-    return None
-
-
-@pass_context
-def page_authority(ctx):
-    """The commune-level unit whose page this is (a village's consultation: its commune), or None."""
-    from localities.models import LocalityKind
-
-    c = _consultation_of(ctx)
-    if c is None:
-        return None
-    loc = c.locality
-    if loc is not None and loc.kind == LocalityKind.village and loc.parent is not None:
-        loc = loc.parent
-    return loc if loc is not None and loc.kind == LocalityKind.commune else None
-
-
-#: Names of units as they begin; inside a sentence the level is written in lower case.
-_LEVELS = ("Xã ", "Phường ", "Đặc khu ", "Thị trấn ", "Thành phố ", "Tỉnh ", "Thôn ", "Tổ dân phố ")
-
-
-def in_sentence(name: str) -> str:
-    """ "Xã Cam Lộ" as it reads inside a sentence: "xã Cam Lộ" (GLOSSARY.md)."""
-    for prefix in _LEVELS:
-        if name.startswith(prefix):
-            return prefix.lower() + name[len(prefix) :]
-    return name
-
-
 def init_app(app) -> None:
-    app.jinja_env.globals.update(error_summary=error_summary, page_authority=page_authority)
-    app.jinja_env.filters["in_sentence"] = in_sentence
+    app.jinja_env.globals.update(error_summary=error_summary)

@@ -19,9 +19,11 @@ from typing import Any
 import click
 from flask import current_app, g, has_app_context, render_template, url_for
 from flask.cli import AppGroup
-from flask_babel import force_locale, gettext
+from flask_babel import force_locale
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+from localities.names import issuer_for
 
 log = logging.getLogger("gopy.mail")
 
@@ -36,69 +38,6 @@ class Message:
     text: str
     html: str
     sender: str
-
-
-@dataclass
-class Issuer:
-    """Who signs a message ("Trân trọng," then this): a People's Committee, or the operator."""
-
-    name: str
-    address: str | None = None
-    phone: str | None = None
-    #: True for a People's Committee, False for the operator of the platform.
-    committee: bool = True
-
-
-def commune_of(locality: Any) -> Any:
-    """The commune, ward or special zone of ``locality`` (itself, or walking up from a village),
-    as it exists today after merges; None for a province or no locality."""
-    from localities.models import LocalityKind
-
-    node, seen = (locality.current() if locality is not None else None), set()
-    while node is not None and node.id not in seen:
-        if node.kind == LocalityKind.commune:
-            return node
-        seen.add(node.id)
-        node = node.parent
-    return None
-
-
-def committee_of(locality: Any) -> Issuer:
-    """ "Ủy ban nhân dân xã Cam Lộ" with its address and telephone (only what is set): the
-    official name, in Vietnamese in every language, as on the notices."""
-    from notices.content import in_sentence
-
-    return Issuer(
-        name=f"Ủy ban nhân dân {in_sentence(locality.name)}",
-        address=(locality.address or "").strip() or None,
-        phone=(locality.phone or "").strip() or None,
-    )
-
-
-def operator() -> Issuer:
-    """The operator of the platform, from configuration (OPERATOR_NAME, OPERATOR_ADDRESS,
-    OPERATOR_PHONE)."""
-    cfg = current_app.config
-    return Issuer(
-        name=cfg.get("OPERATOR_NAME") or gettext("The operator of Góp ý"),
-        address=cfg.get("OPERATOR_ADDRESS") or None,
-        phone=cfg.get("OPERATOR_PHONE") or None,
-        committee=False,
-    )
-
-
-def issuer_for(*, consultation: Any = None, locality: Any = None, user: Any = None) -> Issuer:
-    """The body that signs: for mail about a consultation or an opinion, the People's Committee
-    of the consultation's commune; for account mail, the commune of the person's locality
-    (walking up from a village); failing that, the operator."""
-    if consultation is not None and consultation.locality is not None:
-        loc = consultation.locality
-        return committee_of(commune_of(loc) or loc.current())
-    for loc in (locality, getattr(user, "locality", None)):
-        commune = commune_of(loc)
-        if commune is not None:
-            return committee_of(commune)
-    return operator()
 
 
 def preferences_url() -> str:

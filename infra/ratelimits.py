@@ -7,11 +7,9 @@ and password reset the e-mail address typed in (hashed, so the store never holds
 
 Counters live in ``RATELIMIT_STORAGE_URI`` (Redis in production, shared by every worker).
 
-Also here, as the other request budgets checked before any view: forms are capped at
-``FORM_MAX_BYTES`` in either encoding (uploads keep ``MAX_CONTENT_LENGTH``), NUL characters are
-dropped, the login lockout (``login_blocked`` / ``register_failure`` / ``clear_failures``), and
-``TRUSTED_PROXIES`` (number of reverse proxies in front, default 0) so that per-address limits see
-the client.
+Also here, the login lockout (``login_blocked`` / ``register_failure`` / ``clear_failures``).
+The other budgets checked before any view (the form size cap, NUL characters, the proxies
+trusted for the client's address) are in core/http.py.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import Flask, current_app, render_template, request
-from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_limiter import RateLimitExceeded, RouteLimit
 from flask_limiter.util import get_remote_address
@@ -36,8 +33,9 @@ from flask_login import current_user
 from limits.errors import StorageError
 from limits.storage import Storage, storage_from_string
 
+from audit.models import record
 from core.extensions import limiter
-from core.web import refuse
+from localities.picker import finding
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +67,6 @@ DEFAULTS: dict[str, str] = {
     # Looking up opinions by tracking number: generous for a commune hall, not for guessing.
     "track_ip": "30 per minute; 300 per hour",
 }
-
-#: Bodies that are not file uploads (form posts, JSON) are capped lower than MAX_CONTENT_LENGTH:
-#: the longest draft law fits in well under this, and a refused form echoes the typed text back.
-FORM_MAX_BYTES = 2 * 1024 * 1024
 
 #: Login lockout: after this many wrong passwords within the window, the account refuses
 #: every login (with the usual "incorrect" message) for ``LOGIN_LOCK_SECONDS``.
@@ -133,8 +127,6 @@ def _limit(
 def _finding_a_place() -> bool:
     """A registration form sent back to look for a commune by name ("Find", localities/picker.py):
     it registers nobody, so it spends no registration attempt."""
-    from localities.picker import finding
-
     return finding()
 
 
@@ -220,20 +212,9 @@ def init_app(app: Flask) -> None:
 
     _refuse_per_worker_limits(app)
     app.register_error_handler(RateLimitExceeded, _too_many)
-    # First of all hooks: CSRF protection reads the form in its own before_request.
-    app.before_request_funcs.setdefault(None, []).insert(0, _cap_body_size)
-    app.before_request_funcs[None].insert(1, _drop_nul)
     app.extensions["gopy_lockout"] = storage_from_string(
         app.config["RATELIMIT_STORAGE_URI"], wrap_exceptions=True
     )
-
-    proxies = int(app.config.get("TRUSTED_PROXIES") or os.environ.get("TRUSTED_PROXIES") or 0)
-    if proxies:
-        # Behind nginx every request comes from 127.0.0.1: per-address limits need the
-        # client address the proxies saw. Only trust as many hops as really exist.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies)  # type: ignore[method-assign]
 
 
 def gunicorn_workers(argv: list[str] | None = None) -> int:
@@ -242,7 +223,7 @@ def gunicorn_workers(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     if not argv or not os.path.basename(argv[0]).startswith("gunicorn"):
         return 1
-    from gunicorn.config import Config  # only under gunicorn, which is then loaded anyway
+    from gunicorn.config import Config  # lazy: only under gunicorn, which is then loaded anyway
 
     parser = Config().parser()
     extra = shlex.split(os.environ.get("GUNICORN_CMD_ARGS", ""))
@@ -271,59 +252,6 @@ def _refuse_per_worker_limits(app: Flask) -> None:
         "RATELIMIT_STORAGE_URI is memory://: rate limits and the login lockout live in this one "
         "process; use redis://… as soon as there is more than one worker or server."
     )
-
-
-def _cap_body_size() -> None:
-    """Hold every form to ``FORM_MAX_BYTES`` of text, whatever its encoding: a url-encoded or
-    JSON body as a whole (before it is read), a multipart one by its text fields (files keep
-    ``MAX_CONTENT_LENGTH``). Without this werkzeug would refuse a multipart field at Flask's
-    500,000 bytes, less than the consultation form's longest draft."""
-    cap = int(current_app.config.get("FORM_MAX_BYTES", FORM_MAX_BYTES))
-    if request.mimetype != "multipart/form-data":
-        overall = current_app.config.get("MAX_CONTENT_LENGTH")
-        request.max_content_length = min(cap, overall) if overall else cap
-        return
-    request.max_form_memory_size = cap  # one field over the cap stops the parser at once
-    if request.method in ("POST", "PUT", "PATCH"):
-        text = sum(len(k.encode()) + len(v.encode()) for k, v in request.form.items(multi=True))
-        if text > cap:
-            refuse(413)
-
-
-#: What no keyboard types and nobody sees: NUL, and the invisible format characters (zero-width
-#: space, word joiner, BOM, direction marks and overrides, soft hyphen). A "required" text of only
-#: these would otherwise pass as written. The joiners (U+200C, U+200D) that emoji need stay.
-_UNSEEN = re.compile(
-    "[\x00\u00ad\u061c\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff]"
-)
-
-
-def _without_nul(values):
-    return type(values)(
-        (key.replace("\x00", ""), _UNSEEN.sub("", value)) for key, value in values.items(multi=True)
-    )
-
-
-def _drop_nul() -> None:
-    """No keyboard types NUL, and PostgreSQL cannot store it in text: take it out of every
-    form field and query parameter before any view sees them (the views then judge what is
-    left, e.g. "Write your opinion." for a body that was only control characters). A URL or a
-    file name with NUL in it names nothing here: 404 / 400."""
-    if any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
-        request.args = _without_nul(request.args)  # type: ignore[misc]
-    if request.method in ("POST", "PUT", "PATCH"):
-        form = request.form
-        if any("\x00" in k or _UNSEEN.search(v) for k, v in form.items(multi=True)):
-            request.form = _without_nul(form)  # type: ignore[misc]
-        if any("\x00" in (f.filename or "") for f in request.files.values()):
-            refuse(
-                400,
-                _(
-                    "The name of the file you sent contains characters that cannot be stored. Rename the file and try again."
-                ),
-            )
-    if any(isinstance(v, str) and "\x00" in v for v in (request.view_args or {}).values()):
-        refuse(404)
 
 
 def _too_many(error: RateLimitExceeded):
@@ -384,8 +312,6 @@ def register_failure(user) -> bool:
     except StorageError:
         log.warning("login lockout store unavailable", exc_info=True)
         return False
-    from audit.models import record
-
     # No actor: the system locked it. The caller's commit stores the event.
     record(
         "user.login_locked",

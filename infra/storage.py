@@ -6,6 +6,9 @@ stored under a random name in ``UPLOAD_DIR``.
                stored_name=stored.stored_name, sha256=stored.sha256)
     ...
     return storage.send(a.stored_name, filename=a.filename, content_type=a.content_type)
+
+Attachments and the formal reviews' signed PDFs both go through here: one content check, one
+atomic write, one hash, one way to send them back (``core.web.download``).
 """
 
 from __future__ import annotations
@@ -21,12 +24,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flask import current_app, send_file
+from flask import current_app
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
-from core.textutil import clean_text, safe_filename
-from core.web import refuse
+from core.textutil import clean_text
+from core.web import download, refuse
 
 #: kind -> (content type, extensions accepted in the sender's file name)
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -142,6 +145,8 @@ def check(
     kind = detect(data)
     names = ", ".join(ext.upper() for k in sorted(allowed) for ext in KINDS[k][1][:1])
     if kind is None or kind not in allowed:
+        if len(allowed) == 1:
+            raise UploadError(_("Only %(types)s files can be attached.", types=names))
         raise UploadError(_("This type of file is not accepted. Accepted: %(types)s.", types=names))
     base = clean_filename(file.filename, kind)
     extension = base.rsplit(".", 1)[-1].lower() if "." in base else ""
@@ -210,13 +215,7 @@ def send(stored_name: str, *, filename: str, content_type: str, inline: bool = F
         refuse(404)
     if not path.exists():
         refuse(404)
-    response = send_file(
-        path,
-        mimetype=content_type,
-        as_attachment=not inline,
-        download_name=safe_filename(filename, default=stored_name),
-        max_age=0,
-    )
+    response = download(path, filename=filename or stored_name, content_type=content_type, inline=inline)
     # Never let a browser run an uploaded file as a page of this site.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

@@ -14,6 +14,7 @@ from audit.models import record as audit
 from core.extensions import db
 from core.textutil import clean_text
 from localities.models import Locality, LocalityKind
+from localities.official import import_official
 from localities.validation import (
     KIND_LABELS,
     NAME_MAX,
@@ -257,8 +258,6 @@ def import_command(file: Path | None, official: bool) -> None:
     if official == (file is not None):
         raise Refused(_("Name a CSV file to import, or give --official (not both)."))
     if official:
-        from localities.official import import_official
-
         import_official()
         return
     rows, errors = read_rows(file)

@@ -17,9 +17,11 @@ per thousand units), so the whole country takes a few seconds on SQLite or Postg
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import click
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, insert, select, update
 
@@ -333,10 +335,6 @@ def _level_label(level: LocalityKind) -> str:
 
 def import_official() -> Summary:
     """The command: progress on standard output, one transaction, a summary at the end."""
-    import time
-
-    import click
-
     started = time.perf_counter()
     try:
         summary = run(progress=click.echo)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from flask import g, request
 from werkzeug.datastructures import MultiDict
 
+from auth.services import residence_locality
 from localities import search
 from localities.search import Entry
 
@@ -89,8 +90,6 @@ def build(f, choices: list | None) -> Picker:
     chosen = (f.data or "").strip() if isinstance(f.data, str) else ""
     if chosen and search.entry(chosen) is None:
         # A unit merged since it was chosen: offer the one that absorbed it.
-        from auth.services import residence_locality
-
         current = residence_locality(chosen)
         chosen = current.code if current is not None else chosen
     if picker.query:

@@ -19,7 +19,7 @@ from test_concurrency import Browser, Server, seed, server_config
 
 from app import create_app
 from core.extensions import db
-from infra import ratelimits
+from core.http import FORM_MAX_BYTES
 
 #: The consultation form's own maximum (consultations/forms.py).
 DRAFT_MAX_CHARS = 200_000
@@ -174,7 +174,7 @@ def test_the_configured_cap_holds_just_under_and_just_over(server, encoding):
     browser = Browser(server.port)
     browser.login("official@example.vn")
     token = browser.csrf("/consultations/new")
-    cap = ratelimits.FORM_MAX_BYTES
+    cap = FORM_MAX_BYTES
 
     def fields(filler: int) -> dict[str, str]:
         # A short draft and a field no view reads: the view answers 302 when it is reached.

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import outbox
+from support import outbox
 from sqlalchemy import select
 
 from auth import email as auth_email
@@ -21,6 +21,7 @@ from consultations.models import Opinion
 from core.extensions import db
 from infra import mail
 from localities.models import Locality
+from localities.names import commune_of
 from moderation import services as moderation
 
 ADDRESS = "Khu phố 2, xã Cam Lộ, tỉnh Quảng Trị"
@@ -217,14 +218,14 @@ def test_account_mail_without_a_commune_is_signed_by_the_operator(app, cam_lo):
 def test_the_commune_is_found_from_a_village_and_after_a_merge(app, cam_lo):
     with app.app_context():
         village = db.session.get(Locality, cam_lo.village_ids[0])
-        assert mail.commune_of(village).id == cam_lo.commune_id
+        assert commune_of(village).id == cam_lo.commune_id
         old = db.session.get(Locality, cam_lo.other_commune_id)
         old.merged_into_id = cam_lo.commune_id
         db.session.commit()
-        assert mail.commune_of(old).id == cam_lo.commune_id
+        assert commune_of(old).id == cam_lo.commune_id
         province = db.session.scalar(select(Locality).where(Locality.code == "01"))
-        assert mail.commune_of(province) is None
-        assert mail.commune_of(None) is None
+        assert commune_of(province) is None
+        assert commune_of(None) is None
 
 
 def _luminance(hex_colour: str) -> float:

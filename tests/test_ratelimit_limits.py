@@ -13,12 +13,13 @@ from urllib.parse import urlencode
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, Client, outbox
+from support import PASSWORD, Client, dispose, new_app, outbox
 
 from app import create_app
 from audit.models import AuditEvent
 from consultations.models import Flag, Opinion
 from core.extensions import db
+from core.http import FORM_MAX_BYTES
 from infra import ratelimits
 
 #: Small budgets for the tests; the defaults are in ratelimits.DEFAULTS.
@@ -38,28 +39,16 @@ BUDGETS = {
 
 @pytest.fixture
 def app(database_url, tmp_path):
-    url, engine_options = database_url
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-" + secrets.token_hex(8),
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-            "UPLOAD_DIR": str(tmp_path / "uploads"),
-            "BASE_URL": "http://localhost",
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "RATELIMITS": BUDGETS,
-        }
+    app = new_app(
+        database_url,
+        tmp_path,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMITS=BUDGETS,
+        BABEL_DEFAULT_LOCALE=None,  # the product default, as the limits' pages are seen
     )
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
     yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    dispose(app)
 
 
 def ip(n: int) -> dict:
@@ -408,7 +397,7 @@ def test_forms_are_capped_at_form_max_bytes_in_either_encoding(app, world, make,
     cid = make.consultation("open")
     resident = login_as(app, world.email("resident"))
     resident.set_cookie("lang", "en")
-    cap = ratelimits.FORM_MAX_BYTES
+    cap = FORM_MAX_BYTES
     fixed = [("csrf_token", resident.csrf_token()), ("stance", "agree"), ("body", "")]
 
     def post(size: int):
