@@ -4,8 +4,8 @@ Triggers refuse every UPDATE and DELETE on ``audit_event`` (and TRUNCATE on Post
 neither a bug, a console session nor a compromised application account can rewrite history
 without first dropping them, which needs the table owner and is itself visible.
 
-``create_all`` builds them through the ``after_create`` listeners below; migrations call
-:func:`create_triggers` / :func:`drop_triggers` with ``op.get_bind()``.
+``create_all`` builds them through the ``after_create`` listeners below. The migration that
+first installed them (b7c1d2e3f4a5) holds its own copy of the statements.
 """
 
 from __future__ import annotations
@@ -55,13 +55,13 @@ _DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
 
 
 def create_triggers(connection: Connection) -> None:
-    """Install the triggers on an existing ``audit_event`` table (for migrations)."""
+    """Install the triggers on an existing ``audit_event`` table."""
     for statement in _CREATE.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
 
 
 def drop_triggers(connection: Connection) -> None:
-    """Remove the triggers, e.g. before a migration that must rebuild the table."""
+    """Remove the triggers, e.g. before a maintenance step that must rewrite the table."""
     for statement in _DROP.get(connection.dialect.name, ()):
         connection.exec_driver_sql(statement)
 

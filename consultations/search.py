@@ -5,8 +5,9 @@ the query "đất đai" or "dat dai" becomes "dat dai"), so the index only ever 
 words. SQLite uses an FTS5 table kept in sync by triggers; PostgreSQL a GIN index over
 ``to_tsvector('simple', search_folded)``. Both match every word of the query as a word prefix.
 (PostgreSQL first had a trigram index for ``ILIKE '%term%'``: short syllables such as "dat" made it
-recheck most rows, 984 ms p95 over 5,000 consultations in bench/.) The DDL lives here as constants so the Alembic migration can import
-the very same statements; the listeners below make ``db.create_all()`` (the tests) build them too.
+recheck most rows, 984 ms p95 over 5,000 consultations in bench/.) The listeners below make
+``db.create_all()`` (the tests) build the current DDL; each migration holds its own copy of the
+statements it ran, so nothing here is kept for history.
 """
 
 from __future__ import annotations
@@ -100,9 +101,6 @@ SQLITE_FTS_UPDATE_TRIGGER = (
     "VALUES ('delete', old.id, old.search_folded); "
     "INSERT INTO consultation_fts(rowid, search_folded) VALUES (new.id, new.search_folded); END"
 )
-#: Fills the index from existing rows (for a migration run on a database that has data).
-SQLITE_FTS_REBUILD = "INSERT INTO consultation_fts(consultation_fts) VALUES ('rebuild')"
-
 #: In order; each is one statement (SQLite executes one at a time).
 SQLITE_DDL = (
     SQLITE_FTS_TABLE,
@@ -141,22 +139,6 @@ POSTGRES_DROP_DDL = (
     "DROP INDEX IF EXISTS ix_consultation_search_vector",
     "DROP FUNCTION IF EXISTS gopy_search_vector(text)",
 )
-
-#: The index of migration e5f6a7b8c9d0, on the bare expression (replaced by b8c9d0e1f2a3).
-POSTGRES_TSV_V1_DDL = (
-    "CREATE INDEX IF NOT EXISTS ix_consultation_search_tsv "
-    "ON consultation USING gin (to_tsvector('simple'::regconfig, search_folded))",
-)
-POSTGRES_TSV_V1_DROP_DDL = ("DROP INDEX IF EXISTS ix_consultation_search_tsv",)
-
-#: The first PostgreSQL index (migration b7c1d2e3f4a5), replaced by the one above (e5f6a7b8c9d0).
-POSTGRES_TRGM_EXTENSION = "CREATE EXTENSION IF NOT EXISTS pg_trgm"
-POSTGRES_TRGM_INDEX = (
-    "CREATE INDEX IF NOT EXISTS ix_consultation_search_trgm "
-    "ON consultation USING gin (search_folded gin_trgm_ops)"
-)
-POSTGRES_TRGM_DDL = (POSTGRES_TRGM_EXTENSION, POSTGRES_TRGM_INDEX)
-POSTGRES_TRGM_DROP_DDL = ("DROP INDEX IF EXISTS ix_consultation_search_trgm",)
 
 
 for _statement in SQLITE_DDL:

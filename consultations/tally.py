@@ -8,8 +8,9 @@ same transaction. A consultation page then reads a few dozen tally rows instead 
 insert trigger also adds one to ``consultation.opinion_count``, the figure on the lists.
 
 Article 0 stands for the whole draft (``section_id`` NULL), so the key has no NULL in it.
-``create_all`` builds the triggers through the listeners below; the migration calls
-:func:`create_triggers` and :func:`rebuild`.
+``create_all`` builds the triggers through the listeners below. The migrations hold their own
+copies of the DDL (migrations/versions/d4e5f6a7b8c9 and a7b8c9d0e1f2): this is only the
+current version.
 """
 
 from __future__ import annotations
@@ -82,21 +83,13 @@ _COUNT = (
 )
 
 
-def _sqlite_create(count: bool) -> tuple[str, ...]:
-    on_insert = _add("new", _SQ_NEW) + (f"; {_COUNT.format(row='new')}" if count else "")
-    return (
-        f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ai AFTER INSERT ON opinion BEGIN {on_insert}; END",
-        f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ad AFTER DELETE ON opinion "
-        f"BEGIN {_remove('old', _SQ_OLD)}; END",
-        f"CREATE TRIGGER IF NOT EXISTS opinion_tally_au AFTER UPDATE OF {_COLUMNS} ON opinion "
-        f"WHEN {_MOVED} BEGIN {_remove('old', _SQ_OLD)}; {_add('new', _SQ_NEW)}; END",
-    )
-
-
-SQLITE_DROP: tuple[str, ...] = (
-    "DROP TRIGGER IF EXISTS opinion_tally_au",
-    "DROP TRIGGER IF EXISTS opinion_tally_ad",
-    "DROP TRIGGER IF EXISTS opinion_tally_ai",
+SQLITE_CREATE: tuple[str, ...] = (
+    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ai AFTER INSERT ON opinion "
+    f"BEGIN {_add('new', _SQ_NEW)}; {_COUNT.format(row='new')}; END",
+    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_ad AFTER DELETE ON opinion "
+    f"BEGIN {_remove('old', _SQ_OLD)}; END",
+    f"CREATE TRIGGER IF NOT EXISTS opinion_tally_au AFTER UPDATE OF {_COLUMNS} ON opinion "
+    f"WHEN {_MOVED} BEGIN {_remove('old', _SQ_OLD)}; {_add('new', _SQ_NEW)}; END",
 )
 
 _PG_NEW = "(NEW.response_id IS NOT NULL)"
@@ -121,9 +114,8 @@ REFERENCING NEW TABLE AS new_opinions FOR EACH STATEMENT EXECUTE FUNCTION opinio
 )
 
 
-def _postgresql_create(count: bool) -> tuple[str, ...]:
-    return (
-        f"""CREATE OR REPLACE FUNCTION opinion_tally_keep() RETURNS trigger
+POSTGRESQL_CREATE: tuple[str, ...] = (
+    f"""CREATE OR REPLACE FUNCTION opinion_tally_keep() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'UPDATE' AND NOT ({_MOVED.replace("old.", "OLD.").replace("new.", "NEW.")}) THEN
@@ -138,24 +130,12 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-        f"""CREATE TRIGGER opinion_tally_keep AFTER INSERT OR DELETE OR UPDATE OF {_COLUMNS}
+    f"""CREATE TRIGGER opinion_tally_keep AFTER INSERT OR DELETE OR UPDATE OF {_COLUMNS}
 ON opinion FOR EACH ROW EXECUTE FUNCTION opinion_tally_keep()""",
-    ) + (_PG_COUNT if count else ())
-
-
-SQLITE_CREATE = _sqlite_create(count=True)
-POSTGRESQL_CREATE = _postgresql_create(count=True)
-POSTGRESQL_DROP: tuple[str, ...] = (
-    "DROP TRIGGER IF EXISTS opinion_count_keep ON opinion",
-    "DROP FUNCTION IF EXISTS opinion_count_keep()",
-    "DROP TRIGGER IF EXISTS opinion_tally_keep ON opinion",
-    "DROP FUNCTION IF EXISTS opinion_tally_keep()",
+    *_PG_COUNT,
 )
 
-_CREATE = {"sqlite": _sqlite_create, "postgresql": _postgresql_create}
-_DROP = {"sqlite": SQLITE_DROP, "postgresql": POSTGRESQL_DROP}
-
-#: Recounts every tally row from the opinions (after the migration, or to check them).
+#: Recounts every tally row from the opinions (to check them against the triggers).
 REBUILD = (
     "DELETE FROM opinion_tally",
     f"INSERT INTO opinion_tally ({_KEY}, n) "  # noqa: S608 - constant SQL, no input
@@ -163,19 +143,6 @@ REBUILD = (
     "count(*) FROM opinion "
     "GROUP BY consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL",
 )
-
-
-def create_triggers(connection: Connection, *, count: bool = True) -> None:
-    """Install the triggers; ``count=False`` builds them as they were before they also kept
-    ``consultation.opinion_count`` (for the migrations that predate it)."""
-    create = _CREATE.get(connection.dialect.name)
-    for statement in create(count) if create else ():
-        connection.exec_driver_sql(statement)
-
-
-def drop_triggers(connection: Connection) -> None:
-    for statement in _DROP.get(connection.dialect.name, ()):
-        connection.exec_driver_sql(statement)
 
 
 def rebuild(connection: Connection) -> None:

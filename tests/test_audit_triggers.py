@@ -94,8 +94,8 @@ def test_truncate_is_refused_on_postgresql(app, db_backend):
 
 
 @pytest.mark.postgres
-def test_migration_helpers_drop_and_recreate(app):
-    """The DDL constants the migration uses are the ones create_all installs."""
+def test_trigger_helpers_drop_and_recreate(app):
+    """drop_triggers and create_triggers undo and redo what create_all installs."""
     event_id = _add_event(app)
     with app.app_context():
         with db.engine.begin() as conn:

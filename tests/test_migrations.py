@@ -1,6 +1,8 @@
 """Alembic migrations build exactly the schema the models describe, and go down again."""
 
+import ast
 import secrets
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -10,6 +12,46 @@ from flask_migrate import downgrade, upgrade
 
 from app import create_app
 from core.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+VERSIONS = ROOT / "migrations" / "versions"
+
+
+def _project_modules() -> set[str]:
+    """The top-level names of the application: every package at the root, and app.py."""
+    return {p.parent.name for p in ROOT.glob("*/__init__.py")} | {"app"}
+
+
+def _imported(tree: ast.AST) -> list[str]:
+    names = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            # A relative import would reach into the project too.
+            names.append("." * node.level + (node.module or ""))
+    return names
+
+
+def test_revisions_import_no_application_code():
+    """A revision is frozen: its DDL is written out in it, so a change to the application's
+    code cannot change what an old revision does (alembic, sqlalchemy and the stdlib only)."""
+    project = _project_modules()
+    assert {"app", "consultations", "audit", "core"} <= project
+    revisions = sorted(VERSIONS.glob("*.py"))
+    assert revisions
+    offending = {
+        path.name: bad
+        for path in revisions
+        if (
+            bad := [
+                name
+                for name in _imported(ast.parse(path.read_text(encoding="utf-8")))
+                if name.startswith(".") or name.split(".")[0] in project
+            ]
+        )
+    }
+    assert offending == {}
 
 
 @pytest.fixture

@@ -3,6 +3,9 @@
 Logging out now ends a session on the server: each login is a row of login_session holding the
 SHA-256 of the key its cookie carries. The per-user session_token it replaces goes.
 
+Frozen: plain sqlalchemy types only, no application code (created_at was
+core.timeutil.UTCDateTime, whose DDL is that of sa.DateTime()).
+
 Revision ID: c3d4e5f6a7b8
 Revises: b7c1d2e3f4a5
 Create Date: 2026-11-28 22:20:00
@@ -12,8 +15,6 @@ import secrets
 
 import sqlalchemy as sa
 from alembic import op
-
-from core.timeutil import UTCDateTime
 
 revision = "c3d4e5f6a7b8"
 down_revision = "b7c1d2e3f4a5"
@@ -27,7 +28,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("key_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["user.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("key_hash"),
