@@ -6,20 +6,10 @@ import re
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from audit.models import AuditEvent
-from auth.models import User
 from core.extensions import db
 from core.timeutil import utcnow
-
-
-@pytest.fixture
-def en(app, client, world):
-    with app.app_context():
-        db.session.execute(sa.update(User).values(locale="en"))
-        db.session.commit()
-    client.set_cookie("lang", "en")
 
 
 def _event(app, action, *, actor=None, locality_id=None, minutes_ago=0, **data):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from support import PASSWORD
+
 from auth.models import User
 from core.extensions import db
 
@@ -67,7 +69,7 @@ def test_language_is_saved_on_the_account(app, client, auth, world):
     fresh = app.test_client()
     fresh.post(
         "/auth/login",
-        data={"email": "resident@example.vn", "password": __import__("conftest").PASSWORD},
+        data={"email": "resident@example.vn", "password": PASSWORD},
     )
     assert '<html lang="en">' in fresh.get("/me/account").get_data(as_text=True)
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD
 from sqlalchemy import select
+from support import PASSWORD
 
 from auth.models import User
 from core.extensions import db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import find_link, outbox
 from sqlalchemy import func, select
+from support import find_link, outbox
 
 from audit.models import AuditEvent
 from auth.models import Consent, User

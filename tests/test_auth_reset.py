@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from conftest import PASSWORD, Client, find_link, outbox
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import select
+from support import PASSWORD, Client, find_link, outbox
 
 from audit.models import AuditEvent
 from auth.email import RESET_SALT, make_reset_token

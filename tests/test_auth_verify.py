@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import time
 
-from conftest import find_link, outbox
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from support import find_link, outbox
 
 from auth.email import VERIFY_SALT, make_verify_token
 from auth.models import User

@@ -2,7 +2,7 @@
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD
+from support import PASSWORD
 
 from audit.models import AuditEvent
 from auth.models import Role, User

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import outbox
+from support import outbox
 
 from consultations.models import (
     Channel,

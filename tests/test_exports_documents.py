@@ -13,11 +13,11 @@ import sqlalchemy as sa
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from pypdf import PdfReader
+from support import opinions_of_every_kind
 
 from consultations.models import (
     Consultation,
     Opinion,
-    OpinionStatus,
     Record,
     Response,
     Review,
@@ -33,29 +33,9 @@ MOTTO = "Độc lập - Tự do - Hạnh phúc"
 @pytest.fixture
 def closed(app, make):
     """A closed consultation whose opinions are all answered (one hidden, one withdrawn)."""
-    cid = make.consultation("open")
-    ids = {
-        "online": make.opinion(cid, body="Đồng ý mở rộng ngõ lên 4 mét.", section_position=4),
-        "hidden": make.opinion(cid, body="Lời lẽ thô tục không được đăng.", stance="disagree"),
-        "withdrawn": make.opinion(cid, who="admin", body="Ý kiến đã rút lại.", stance="suggest"),
-        "paper": make.opinion(
-            cid,
-            who="official",
-            body="Đề nghị giữ nguyên hiện trạng.",
-            channel="paper",
-            stance="disagree",
-            section_position=2,
-        ),
-    }
+    cid, ids = opinions_of_every_kind(app, make)
     with app.app_context():
         hidden = db.session.get(Opinion, ids["hidden"])
-        hidden.status, hidden.hidden_reason, hidden.hidden_at = (
-            OpinionStatus.hidden,
-            "Ngôn từ thô tục",
-            utcnow(),
-        )
-        withdrawn = db.session.get(Opinion, ids["withdrawn"])
-        withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
         accepted = Response(
             consultation_id=cid, outcome="accepted", explanation="Tiếp thu, sửa Điều 3."
         )

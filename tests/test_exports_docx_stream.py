@@ -9,8 +9,9 @@ import docx
 import pytest
 import sqlalchemy as sa
 from docx.oxml.ns import qn
+from support import opinions_of_every_kind
 
-from consultations.models import Consultation, Opinion, OpinionStatus, Response
+from consultations.models import Consultation, Opinion, Response
 from core.extensions import db
 from core.timeutil import utcnow
 
@@ -18,29 +19,8 @@ from core.timeutil import utcnow
 @pytest.fixture
 def closed(app, make):
     """Four opinions on the whole draft and two articles, one hidden and one withdrawn."""
-    cid = make.consultation("open")
-    ids = {
-        "online": make.opinion(cid, body="Đồng ý mở rộng ngõ lên 4 mét.", section_position=4),
-        "hidden": make.opinion(cid, body="Lời lẽ thô tục không được đăng.", stance="disagree"),
-        "withdrawn": make.opinion(cid, who="admin", body="Ý kiến đã rút lại.", stance="suggest"),
-        "paper": make.opinion(
-            cid,
-            who="official",
-            body="Đề nghị giữ nguyên hiện trạng.",
-            channel="paper",
-            stance="disagree",
-            section_position=2,
-        ),
-    }
+    cid, ids = opinions_of_every_kind(app, make)
     with app.app_context():
-        hidden = db.session.get(Opinion, ids["hidden"])
-        hidden.status, hidden.hidden_reason, hidden.hidden_at = (
-            OpinionStatus.hidden,
-            "Ngôn từ thô tục",
-            utcnow(),
-        )
-        withdrawn = db.session.get(Opinion, ids["withdrawn"])
-        withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
         answer = Response(
             consultation_id=cid,
             outcome="accepted",

@@ -12,9 +12,9 @@ from urllib.parse import quote, urlencode
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, Client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import PASSWORD, Client
 
 from core.extensions import db
 

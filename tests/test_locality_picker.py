@@ -4,14 +4,12 @@ the JSON of matches for static/app.js, and the forms without JavaScript (registr
 from __future__ import annotations
 
 import re
-import secrets
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import Client
+from support import dispose, new_app
 
-from app import create_app
 from auth.models import User
 from core.extensions import db
 from localities import search
@@ -123,26 +121,21 @@ def test_json_of_matches_is_public_cached_and_short(app, client, country):
 
 
 def test_the_json_of_matches_is_rate_limited(database_url, tmp_path):
-    url, engine_options = database_url
-    app = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "test-" + secrets.token_hex(8),
-            "SQLALCHEMY_DATABASE_URI": url,
-            "SQLALCHEMY_ENGINE_OPTIONS": engine_options,
-            "OUTBOX_DIR": str(tmp_path / "outbox"),
-            "RATELIMIT_ENABLED": True,
-            "RATELIMIT_STORAGE_URI": "memory://",
-            "RATELIMITS": {
-                "locality_search_ip": "3 per minute",
-                "register_ip": "2 per hour",
-                "register_account": "1 per hour",
-            },
-        }
+    app = new_app(
+        database_url,
+        tmp_path,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI="memory://",
+        RATELIMITS={
+            "locality_search_ip": "3 per minute",
+            "register_ip": "2 per hour",
+            "register_account": "1 per hour",
+        },
+        # As before the shared factory: the product's defaults for these.
+        UPLOAD_DIR=None,
+        BASE_URL=None,
+        BABEL_DEFAULT_LOCALE=None,
     )
-    app.test_client_class = Client
-    with app.app_context():
-        db.create_all()
     try:
         client = app.test_client()
         codes = [client.get(f"/localities/search.json?q=ha{i}").status_code for i in range(5)]
@@ -158,9 +151,7 @@ def test_the_json_of_matches_is_rate_limited(database_url, tmp_path):
         assert client.post("/auth/register", data={**FORM, "locality": "x"}).status_code == 400
         assert client.post("/auth/register", data={**FORM, "locality": "x"}).status_code == 429
     finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        dispose(app)
 
 
 # --- registration without JavaScript -------------------------------------------------------------

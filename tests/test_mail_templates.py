@@ -11,8 +11,8 @@ import re
 from pathlib import Path
 
 import pytest
-from support import outbox
 from sqlalchemy import select
+from support import outbox
 
 from auth import email as auth_email
 from auth import services as accounts

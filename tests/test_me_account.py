@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import PASSWORD, outbox
 from sqlalchemy import select
+from support import PASSWORD, outbox
 
 from audit.models import AuditEvent
 from auth.models import Consent, User

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, outbox
 from sqlalchemy import select
+from support import PASSWORD, outbox
 
 from audit.models import AuditEvent
 from auth.models import Consent, RoleAssignment, User

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import outbox
+from support import outbox
 
 from audit.models import AuditEvent
 from auth.models import User
@@ -15,15 +15,6 @@ from core.extensions import db
 from moderation import services as moderation
 
 EXPLANATION = "Ban soạn thảo tiếp thu, sửa Điều 3: lộ giới tối thiểu 5 mét."
-
-
-@pytest.fixture
-def en(app, client, world):
-    """Pages and mail in English, so the assertions do not depend on the translations."""
-    with app.app_context():
-        db.session.execute(sa.update(User).values(locale="en"))
-        db.session.commit()
-    client.set_cookie("lang", "en")
 
 
 def _answer(app, oid):

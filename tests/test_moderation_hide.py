@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from conftest import outbox
+from support import outbox
 
 from audit.models import AuditEvent
 from auth.models import User
@@ -14,15 +14,6 @@ from core.extensions import db
 
 REASON = "Lời lẽ xúc phạm người khác"
 BODY = "Ý kiến có nội dung không phù hợp cần ẩn đi."
-
-
-@pytest.fixture
-def en(app, client, world):
-    """Pages and mail in English, so the assertions do not depend on the translations."""
-    with app.app_context():
-        db.session.execute(sa.update(User).values(locale="en"))
-        db.session.commit()
-    client.set_cookie("lang", "en")
 
 
 def _opinion(app, oid) -> Opinion:

@@ -7,8 +7,8 @@ import os
 import re
 
 import pytest
-from conftest import PASSWORD
 from flask import url_for
+from support import PASSWORD
 
 from infra import caching
 

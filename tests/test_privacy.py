@@ -10,8 +10,8 @@ import io
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, outbox
 from sqlalchemy import func, select
+from support import PASSWORD, outbox
 
 from audit.models import AuditEvent
 from auth.models import Consent, LoginSession, User

@@ -10,7 +10,7 @@ import os
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, Client
+from support import PASSWORD, Client
 
 from app import create_app
 from consultations.models import Opinion

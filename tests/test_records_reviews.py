@@ -53,13 +53,15 @@ def test_reviewer_adds_a_review_with_a_pdf(app, client, auth, make):
         assert event.object_id == review.id
         review_id = review.id
 
-    response = client.get(f"/reviews/{review_id}/attachment")
-    assert response.status_code == 200
-    assert response.mimetype == "application/pdf"
-    disposition = response.headers["Content-Disposition"]
-    assert disposition.startswith("attachment;")
-    assert "phan-bien-so-1-2026.pdf" in disposition
-    assert response.get_data() == PDF
+    # Sent from the stored file (infra.storage), which stays open until the response is closed.
+    with client.get(f"/reviews/{review_id}/attachment") as response:
+        assert response.status_code == 200
+        assert response.mimetype == "application/pdf"
+        disposition = response.headers["Content-Disposition"]
+        assert disposition.startswith('attachment; filename="phan-bien-so-1-2026.pdf"; ')
+        assert "filename*=UTF-8''Ph%E1%BA%A3n%20bi%E1%BB%87n%20s%E1%BB%91%201" in disposition
+        assert "sandbox" in response.headers["Content-Security-Policy"]
+        assert response.get_data() == PDF
 
 
 def test_review_is_shown_in_the_record_with_its_link(app, client, auth, make):
@@ -140,12 +142,17 @@ def test_attachment_is_staff_only_until_the_record_is_published(app, client, aut
     with app.app_context():
         review_id = db.session.scalar(sa.select(Review.id))
     url = f"/reviews/{review_id}/attachment"
-    assert client.get(url).status_code == 200
+
+    def status() -> int:
+        with client.get(url) as response:  # a file sent from disk stays open until closed
+            return response.status_code
+
+    assert status() == 200
     auth.logout()
-    assert client.get(url).status_code == 302
+    assert status() == 302
     auth.login("resident@example.vn")
-    assert client.get(url).status_code == 403
+    assert status() == 403
     auth.logout()
     set_status(app, cid, Status.concluded)
-    assert client.get(url).status_code == 200
+    assert status() == 200
     assert client.get("/reviews/999/attachment").status_code == 404

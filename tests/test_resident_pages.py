@@ -8,7 +8,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from conftest import find_link, outbox
+from support import find_link, outbox
 
 from consultations.models import Opinion, OpinionStatus, Section
 from core.extensions import db

@@ -149,7 +149,7 @@ def pg_databases():
 
 
 def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):
-    from conftest import Maker
+    from support import Maker
 
     source_url, target_url = pg_databases
     app = create_app(
@@ -209,7 +209,7 @@ def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):
 
 def _world(app):
     """The shared ``world`` fixture needs the ``app`` fixture; build the same users here."""
-    from conftest import World
+    from support import World
 
     from auth.models import Role, RoleAssignment, User
     from core.timeutil import utcnow

@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 import sqlalchemy as sa
-from conftest import PASSWORD, Client, find_link, outbox
+from support import PASSWORD, Client, find_link, outbox
 
 from app import create_app
 from core.extensions import db
