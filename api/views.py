@@ -9,9 +9,10 @@ from flask import Response, current_app, request, url_for
 from flask_babel import gettext as _
 
 from api import bp
+from auth import permissions
 from consultations import queries
 from consultations.authors import public_author
-from consultations.models import Consultation, Opinion, OpinionStatus, Status
+from consultations.models import Consultation, Opinion, OpinionStatus
 from core.pagination import Page, paginate
 from core.web import page_arg, refuse
 
@@ -78,7 +79,7 @@ def _opinion(op: Opinion) -> dict[str, Any]:
 def _public(consultation_id: int) -> Consultation:
     c = queries.load_consultation(consultation_id)
     # The API is for everyone: drafts do not exist here, whoever asks.
-    if c is None or c.status == Status.draft:
+    if c is None or not permissions.is_public(c):
         refuse(404)
     return c
 

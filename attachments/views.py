@@ -6,20 +6,23 @@ consultation downloads them. Types are checked by content (``infra.storage``), n
 
 from flask import flash, redirect, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 
+from attachments import bp
 from audit.models import record as audit
 from auth import permissions
-from consultations.models import Attachment, Consultation, Status
+from consultations.models import Attachment, Consultation
 from core.extensions import db
-from core.web import get_or_404, refuse
+from core.web import acting_user, get_or_404, login_required, refuse
 from infra.storage import UploadError, save, send
 
-from . import bp
+
+def _consultation_url(consultation_id: int) -> str:
+    return url_for("consultations.show", consultation_id=consultation_id)
 
 
 @bp.post("/consultations/<int:consultation_id>/attachments")
-@login_required
+@login_required(back_to=_consultation_url)
 def upload(consultation_id: int):
     """Attach a file to a consultation."""
     c = get_or_404(Consultation, consultation_id)
@@ -27,7 +30,7 @@ def upload(consultation_id: int):
         refuse(404)
     if not permissions.can_edit_consultation(current_user, c):
         refuse(403)
-    if c.status not in (Status.draft, Status.open):
+    if not permissions.is_open_to_attachments(c):
         refuse(409, _("Files can be attached only while the consultation is a draft or open."))
     target = url_for("consultations.show", consultation_id=c.id) + "#attachments"
     try:
@@ -49,7 +52,7 @@ def upload(consultation_id: int):
     audit(
         "attachment.add",
         attachment,
-        by=current_user,
+        by=acting_user(),
         locality_id=c.locality_id,
         consultation_id=c.id,
         filename=stored.filename,

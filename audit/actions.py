@@ -16,6 +16,8 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from consultations.labels import label
+from consultations.models import Channel, Outcome
 from core.timeutil import closing_date, to_local
 
 ROLE_LABELS = {
@@ -213,8 +215,8 @@ def _parse(value: Any) -> datetime | None:
 
 
 def action_label(code: str) -> str:
-    label = ACTIONS.get(code)
-    return str(label) if label is not None else _("Other action (%(code)s)", code=code)
+    text = ACTIONS.get(code)
+    return str(text) if text is not None else _("Other action (%(code)s)", code=code)
 
 
 def _words(key: str, value: Any) -> str:
@@ -223,9 +225,6 @@ def _words(key: str, value: Any) -> str:
     if key in ("old", "new") and (dt := _parse(value)):
         return _("until the end of %(date)s", date=day_text(closing_date(dt)))
     if key in ("channel", "outcome"):
-        from consultations.labels import label
-        from consultations.models import Channel, Outcome
-
         try:
             return label((Channel if key == "channel" else Outcome)(value))
         except ValueError:

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Response, render_template, request, url_for
+from flask import render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,9 +20,12 @@ from audit import bp
 from audit.actions import ROLE_LABELS, action_label, details, public_data, time_text
 from audit.models import AuditEvent
 from auth import permissions
-from auth.models import Role, User
+from auth.models import User
+from consultations.models import Attachment, Consultation, Opinion, Record, Review, Section
+from consultations.models import Response as Answer
 from core.extensions import db
-from core.web import page_arg, refuse
+from core.pagination import paginate
+from core.web import download, login_required, page_arg, refuse
 from localities.models import Locality, descendant_ids, get_by_code
 
 PER_PAGE = 50
@@ -41,18 +44,9 @@ CSV_COLUMNS = (
 )
 
 
-def _audit_localities(user: Any) -> list:
-    seen, out = set(), []
-    for assignment in user.assignments:
-        if assignment.role in (Role.reviewer, Role.admin) and assignment.locality_id not in seen:
-            seen.add(assignment.locality_id)
-            out.append(assignment.locality)
-    return out
-
-
 def _chosen_locality() -> tuple[Locality, list]:
     """The locality of ?locality= (or the reader's own), refused unless they may read its trail."""
-    mine = _audit_localities(current_user)
+    mine = permissions.audit_localities(current_user)
     code = request.args.get("locality")
     if code:
         locality = get_by_code(code)
@@ -95,18 +89,6 @@ def _rows_by_id(model, ids: set[int], *columns) -> dict[int, Any]:
 
 def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
     """The object of each event as words and a link: a fixed number of queries per page."""
-    from consultations.models import (
-        Attachment,
-        Consultation,
-        Opinion,
-        Record,
-        Review,
-        Section,
-    )
-    from consultations.models import (
-        Response as Answer,
-    )
-
     wanted: dict[str, set[int]] = {}
     for e in events:
         if e.object_id is not None:
@@ -219,9 +201,7 @@ def _objects(events: list[AuditEvent]) -> dict[int, ObjectLink]:
 def index():
     """Show the audit trail of a locality, newest first, in words and local time."""
     locality, mine = _chosen_locality()
-    pagination = db.paginate(
-        _filtered(select(AuditEvent), locality), page=page_arg(), per_page=PER_PAGE, error_out=False
-    )
+    pagination = paginate(_filtered(select(AuditEvent), locality), page_arg(), PER_PAGE)
     events = list(pagination.items)
     actor_ids = {e.actor_id for e in events if e.actor_id}
     actors = (
@@ -313,11 +293,8 @@ def export_csv():
         .outerjoin(Locality, Locality.id == AuditEvent.locality_id),
         locality,
     ).execution_options(yield_per=CSV_BATCH)
-    return Response(
-        _csv_chunks(stmt, db.engine),
+    return download(
+        (chunk.encode() for chunk in _csv_chunks(stmt, db.engine)),
+        filename=f"Nhật ký thao tác – {locality.name} ({locality.code}).csv",
         content_type="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="nhat-ky-thao-tac-{locality.code}.csv"',
-            "Cache-Control": "private, no-store",
-        },
     )

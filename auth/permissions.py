@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from auth.models import Role
+from consultations.enums import OpinionStatus, Status
 
 if TYPE_CHECKING:
     from consultations.models import Consultation, Opinion
@@ -59,25 +60,37 @@ def can_create_consultation(user: Any, locality: Locality | None = None) -> bool
     return has_role_for(user, Role.official, locality)
 
 
-def can_view_consultation(user: Any, c: Consultation) -> bool:
-    """Everyone sees a consultation once it is open; a draft only its locality's officials."""
+def is_public(c: Consultation) -> bool:
+    """Public from its opening on: a draft, or one opened for a date to come, is not (the
+    open-data API and shared caches never see it)."""
     from consultations.models import Status
 
-    if c.status != Status.draft:
-        return True
+    return c.status != Status.draft
+
+
+def can_view_consultation(user: Any, c: Consultation) -> bool:
+    """Everyone sees a consultation once it is open; a draft only its locality's officials."""
+    return is_public(c) or has_role_for(user, Role.official, c.locality)
+
+
+def is_official_of(user: Any, c: Consultation) -> bool:
+    """An official of the consultation's locality (or of a unit above it)."""
     return has_role_for(user, Role.official, c.locality)
 
 
 def can_edit_consultation(user: Any, c: Consultation) -> bool:
-    return has_role_for(user, Role.official, c.locality)
+    return is_official_of(user, c)
+
+
+def is_open_to_edits(c: Consultation) -> bool:
+    """A consultation's text and dates change until it is public: a draft, or one opened for a
+    date still to come (scheduled). Past that, only extending or closing it remains."""
+    return c.status == Status.draft
 
 
 def can_edit_draft(user: Any, c: Consultation) -> bool:
-    """Its officials edit a consultation until it is public: a draft, or one opened for a date
-    still to come (scheduled). Past that, only extending or closing it remains."""
-    from consultations.models import Status
-
-    return c.status == Status.draft and can_edit_consultation(user, c)
+    """Its officials edit a consultation while it is open to edits (``is_open_to_edits``)."""
+    return is_open_to_edits(c) and can_edit_consultation(user, c)
 
 
 def is_opening_fixed(c: Consultation) -> bool:
@@ -87,29 +100,80 @@ def is_opening_fixed(c: Consultation) -> bool:
     return c.opened_at is not None
 
 
-# Opening, extending and closing are the officials' decisions, as editing is.
-can_open_consultation = can_edit_consultation
-can_close_consultation = can_edit_consultation
-can_extend_consultation = can_edit_consultation
+def is_open_to_attachments(c: Consultation) -> bool:
+    """Files (maps, plans, the full decision text) are added while a draft or open: after the
+    close, residents could no longer comment on them."""
+    from consultations.models import Status
+
+    return c.status in (Status.draft, Status.open)
+
+
+def can_attach_file(user: Any, c: Consultation) -> bool:
+    return can_edit_consultation(user, c) and is_open_to_attachments(c)
+
+
+def is_openable(c: Consultation) -> bool:
+    """Only a draft never opened can be opened (a scheduled one already is, for its date)."""
+    return c.stored_status == Status.draft
+
+
+def is_open_to_opinions(c: Consultation) -> bool:
+    """Residents give, change and withdraw opinions online while it is open."""
+    return c.status == Status.open
+
+
+def is_open_to_extension(c: Consultation) -> bool:
+    """The closing date moves later while it is open, or opened for a date still to come."""
+    return c.stored_status == Status.open and c.status in (Status.open, Status.draft)
+
+
+# Opening, extending and closing are the officials' decisions, as editing is; each in its state
+# (the views answer 403 when the user is not one of them, the services 409 for the state).
+def can_open_consultation(user: Any, c: Consultation) -> bool:
+    return can_edit_consultation(user, c) and is_openable(c)
+
+
+def can_close_consultation(user: Any, c: Consultation) -> bool:
+    return can_edit_consultation(user, c) and is_open_to_opinions(c)
+
+
+def can_extend_consultation(user: Any, c: Consultation) -> bool:
+    return can_edit_consultation(user, c) and is_open_to_extension(c)
 
 
 # --- opinions -----------------------------------------------------------------------------
 
 
 def can_post_opinion(user: Any, c: Consultation) -> bool:
-    """Any resident with a verified e-mail may give an opinion on a public consultation."""
-    return is_verified_resident(user) and can_view_consultation(user, c)
+    """Any resident with a verified e-mail may give an opinion on a consultation open to them."""
+    return is_verified_resident(user) and can_view_consultation(user, c) and is_open_to_opinions(c)
+
+
+def is_open_to_offline_opinions(c: Consultation) -> bool:
+    """Opinions received offline are entered while open, and once closed until the record is
+    published (a paper ballot handed in before the close arrives later)."""
+    return c.status in (Status.open, Status.closed)
 
 
 def can_enter_offline_opinion(user: Any, c: Consultation) -> bool:
     """Officials type in opinions received at meetings, on paper or by telephone."""
-    return has_role_for(user, Role.official, c.locality)
+    return is_official_of(user, c) and is_open_to_offline_opinions(c)
+
+
+def is_author(user: Any, opinion: Opinion) -> bool:
+    """The opinion's author, with a verified e-mail."""
+    user = _user(user)
+    return user is not None and user.is_verified and opinion.author_id == user.id
+
+
+def is_open_to_author_changes(opinion: Opinion) -> bool:
+    """Its author edits or withdraws a published opinion while the consultation is open."""
+    return opinion.status == OpinionStatus.published and is_open_to_opinions(opinion.consultation)
 
 
 def can_edit_opinion(user: Any, opinion: Opinion) -> bool:
-    """Only its author edits or withdraws an opinion."""
-    user = _user(user)
-    return user is not None and user.is_verified and opinion.author_id == user.id
+    """Only its author edits or withdraws an opinion, while it is open to changes."""
+    return is_author(user, opinion) and is_open_to_author_changes(opinion)
 
 
 can_withdraw_opinion = can_edit_opinion
@@ -118,9 +182,13 @@ can_withdraw_opinion = can_edit_opinion
 def is_open_to_reports(opinion: Opinion) -> bool:
     """Opinions can be reported until the record is published: after it, nothing can change,
     so a report could never be cleared (the view answers 409)."""
-    from consultations.models import Status
-
     return opinion.consultation.status != Status.concluded
+
+
+def is_reportable(opinion: Opinion) -> bool:
+    """A published opinion, until the record is published (hidden and withdrawn ones are
+    already out of public view)."""
+    return opinion.status == OpinionStatus.published and is_open_to_reports(opinion)
 
 
 def can_flag_opinion(user: Any, opinion: Opinion) -> bool:
@@ -159,12 +227,65 @@ def can_respond(user: Any, c: Consultation) -> bool:
     )
 
 
+def can_respond_anywhere(user: Any) -> bool:
+    """Moderators and officials of some locality write answers (which ones: can_respond)."""
+    user = _user(user)
+    return user is not None and (user.has_role(Role.moderator) or user.has_role(Role.official))
+
+
+def has_record(c: Consultation) -> bool:
+    """The record of consultation is drawn up once the consultation has closed."""
+    from consultations.models import Status
+
+    return c.status in (Status.closed, Status.concluded)
+
+
+def is_concluded(c: Consultation) -> bool:
+    """The record is published: the consultation is frozen and every change is refused."""
+    from consultations.models import Status
+
+    return c.status == Status.concluded
+
+
+def can_view_record(user: Any, c: Consultation) -> bool:
+    """The record and its reviews are public once published; before, the locality's staff's."""
+    return is_concluded(c) or can_export(user, c)
+
+
+def can_read_record(user: Any, c: Consultation) -> bool:
+    """The link to the record: once it is drawn up (``has_record``), for who may read it."""
+    return has_record(c) and can_view_record(user, c)
+
+
+def is_open_to_publishing(c: Consultation) -> bool:
+    """The record is published once, after the close (publishing concludes the consultation)."""
+    from consultations.models import Status
+
+    return c.status == Status.closed
+
+
 def can_publish_record(user: Any, c: Consultation) -> bool:
     return has_role_for(user, Role.moderator, c.locality)
 
 
 def can_review(user: Any, c: Consultation) -> bool:
+    """The locality's Fatherland Front reviewers write formal reviews (state: can_add_review)."""
     return has_role_for(user, Role.reviewer, c.locality)
+
+
+def is_open_to_reviews(c: Consultation) -> bool:
+    """The Front supervises the whole consultation: a formal review (phản biện) may come while
+    it is open or once closed, until the record is published and frozen; never on a draft,
+    which the public has not seen."""
+    from consultations.models import Status
+
+    return c.status in (Status.open, Status.closed)
+
+
+def can_add_review(user: Any, c: Consultation) -> bool:
+    """A reviewer of the locality, while the consultation takes reviews (the view answers 403
+    for the first, 409 for the second)."""
+    return can_review(user, c) and is_open_to_reviews(c)
 
 
 def can_export(user: Any, c: Consultation) -> bool:
@@ -172,8 +293,29 @@ def can_export(user: Any, c: Consultation) -> bool:
     return can_view_consultation(user, c) and is_staff(user, c.locality)
 
 
+#: Who reads a locality's audit trail.
+AUDIT_ROLES = (Role.reviewer, Role.admin)
+#: Whose localities the moderation queue and the dashboard cover.
+QUEUE_ROLES = (Role.moderator,)
+DASHBOARD_ROLES = (Role.reviewer, Role.moderator)
+
+
 def can_view_audit(user: Any, locality: Locality | None) -> bool:
-    return has_role_for(user, Role.reviewer, locality) or has_role_for(user, Role.admin, locality)
+    return any(has_role_for(user, role, locality) for role in AUDIT_ROLES)
+
+
+def audit_localities(user: Any) -> list[Locality]:
+    """The localities whose trail ``user`` reads (with the units under each), as assigned."""
+    user = _user(user)
+    if user is None:
+        return []
+    seen: set[int] = set()
+    out = []
+    for assignment in user.assignments:
+        if assignment.role in AUDIT_ROLES and assignment.locality_id not in seen:
+            seen.add(assignment.locality_id)
+            out.append(assignment.locality)
+    return out
 
 
 def can_review_anywhere(user: Any) -> bool:

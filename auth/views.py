@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 
 from flask import current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, logout_user
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms.widgets import PasswordInput
@@ -16,7 +17,7 @@ from auth import email as auth_email
 from auth.forms import LoginForm, NewPasswordForm, RegisterForm, ResetRequestForm
 from core.extensions import db
 from core.i18n import LANGUAGES
-from core.web import refuse, safe_next
+from core.web import login_required, refuse, safe_next
 from infra import ratelimits
 from localities import picker as locality_picker
 
@@ -115,8 +116,12 @@ def verify(token: str):
     return redirect(url_for("auth.login", next=safe_next("") or None))
 
 
+def _account_url() -> str:
+    return url_for("me.account")
+
+
 @bp.post("/verify/resend")
-@login_required
+@login_required(back_to=_account_url)
 def resend_verification():
     """Send the verification link again."""
     if current_user.is_verified:
@@ -237,7 +242,5 @@ def _with_lang(response, lang: str):
 
 
 def _current_lang() -> str:
-    from flask_babel import get_locale
-
     lang = str(get_locale() or "")
     return lang if lang in LANGUAGES else current_app.config["BABEL_DEFAULT_LOCALE"]

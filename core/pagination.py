@@ -60,7 +60,8 @@ def paginate(stmt: Select, page: int, per_page: int, order: Sequence[Any] = ()) 
     ids = stmt.with_only_columns(entity.id)
     total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
     window = ids.limit(per_page).offset((page - 1) * per_page).scalar_subquery()
-    rows = select(entity).where(entity.id.in_(window))
+    # The page's rows keep the statement's loader options (joinedload of related rows).
+    rows = select(entity).where(entity.id.in_(window)).options(*stmt._with_options)
     rows = rows.order_by(*order) if order else rows.order_by(*stmt._order_by_clauses)
     items = db.session.scalars(rows).unique().all()
     return Page.of(items, page=page, per_page=per_page, total=total)

@@ -215,7 +215,9 @@ def send(stored_name: str, *, filename: str, content_type: str, inline: bool = F
         refuse(404)
     if not path.exists():
         refuse(404)
-    response = download(path, filename=filename or stored_name, content_type=content_type, inline=inline)
+    response = download(
+        path, filename=filename or stored_name, content_type=content_type, inline=inline
+    )
     # Never let a browser run an uploaded file as a page of this site.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

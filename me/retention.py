@@ -28,6 +28,7 @@ from sqlalchemy import delete, func, select
 
 from audit.models import record
 from auth import services as accounts
+from auth.email import absolute_url
 from auth.models import Consent, LoginSession, RoleAssignment, User
 from core.extensions import db
 from core.timeutil import utcnow
@@ -154,8 +155,6 @@ def run(now: datetime | None = None) -> Outcome:
 
 
 def _tell_inactive(user: User, p: Periods, *, erase_on: datetime) -> None:
-    from auth.email import absolute_url
-
     mail.queue(
         "account_inactive",
         to=user.email,

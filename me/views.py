@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required, logout_user
+from flask_login import current_user, logout_user
+from sqlalchemy import select
 
 from auth import services as accounts
 from auth import sessions
 from consultations.labels import label
+from consultations.models import Consultation, Status
 from core.extensions import db
-from core.web import page_arg, refuse
+from core.web import acting_user, download, login_required, page_arg, refuse
 from localities import picker as locality_picker
+from localities.models import Locality
 from me import bp
 from me import services as mine
 from me.forms import ConsentForm, DeleteForm, PasswordChangeForm, ProfileForm
+from me.retention import periods
+from notices.content import in_sentence
 
 PURPOSES = {
     accounts.PARTICIPATION: _l("Taking part in consultations (needed for an account)"),
@@ -121,14 +126,18 @@ def account():
     return response
 
 
+def _account_url() -> str:
+    return url_for("me.account")
+
+
 @bp.post("/account/password")
-@login_required
+@login_required(back_to=_account_url)
 def change_password():
     """Change my password; other devices are logged out."""
     form = PasswordChangeForm(prefix="pw", user=current_user)
     if not form.validate_on_submit():
         return _account_page(400, password=form)
-    user = current_user._get_current_object()
+    user = acting_user()
     accounts.change_password(user, form.password.data)
     db.session.commit()
     sessions.begin(user)
@@ -140,7 +149,7 @@ def change_password():
 
 
 @bp.post("/account/consent")
-@login_required
+@login_required(back_to=_account_url)
 def consent():
     """Grant or withdraw an optional consent."""
     form = ConsentForm()
@@ -159,13 +168,13 @@ def consent():
 
 
 @bp.post("/delete")
-@login_required
+@login_required(back_to=_account_url)
 def delete():
     """Delete my account and erase my personal data."""
     form = DeleteForm(user=current_user)
     if not form.validate_on_submit():
         return _account_page(400, delete=form)
-    accounts.delete_account(current_user._get_current_object())
+    accounts.delete_account(acting_user())
     db.session.commit()
     logout_user()
     flash(
@@ -187,17 +196,12 @@ def data():
     payload = mine.personal_data(current_user)
     if fmt == "csv":
         body = "\ufeff" + mine.personal_data_csv(payload)  # the BOM lets Excel read UTF-8
-        mimetype = "text/csv; charset=utf-8"
+        content_type = "text/csv; charset=utf-8"
     else:
         body = json.dumps(payload, ensure_ascii=False, indent=2)
-        mimetype = "application/json; charset=utf-8"
-    return Response(
-        body,
-        content_type=mimetype,
-        headers={
-            "Content-Disposition": f'attachment; filename="gopy-my-data.{fmt}"',
-            "Cache-Control": "no-store",
-        },
+        content_type = "application/json; charset=utf-8"
+    return download(
+        body.encode(), filename=f"Dữ liệu của tôi – Góp ý.{fmt}", content_type=content_type
     )
 
 
@@ -212,12 +216,6 @@ def _contact(name: str, address: str = "", email: str = "", phone: str = "") -> 
 
 def _controllers() -> list[dict[str, str]]:
     """The People's Committees that run the consultations held here (the data controllers)."""
-    from sqlalchemy import select
-
-    from consultations.models import Consultation, Status
-    from localities.models import Locality
-    from notices.content import in_sentence
-
     held = select(Consultation.locality_id).where(Consultation.stored_status != Status.draft)
     units = db.session.scalars(
         select(Locality)
@@ -237,8 +235,6 @@ def _controllers() -> list[dict[str, str]]:
 def privacy():
     """Explain, as Law 91/2025/QH15 asks, who processes which personal data, why and on what
     basis, who receives it, how long it is kept (me/retention.py enforces it) and every right."""
-    from me.retention import periods
-
     cfg = current_app.config
     operator = _contact(
         cfg.get("OPERATOR_NAME") or "",

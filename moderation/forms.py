@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, TextAreaField
@@ -87,8 +88,6 @@ class GroupResponseForm(ResponseForm):
         self.opinion_ids_error: str | None = None
 
     def validate(self, extra_validators=None) -> bool:
-        from flask import request
-
         ok = super().validate(extra_validators)
         ids, bad = set(), False
         for value in request.form.getlist("opinion_ids"):

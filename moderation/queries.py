@@ -14,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from auth.models import Role
 from consultations.models import Consultation, Flag, Opinion, OpinionStatus, Status
 from core.extensions import db
+from core.pagination import Page, paginate
 from localities.models import descendant_ids
 from moderation.services import needs_answer_clause
 
@@ -67,6 +68,11 @@ def _with_details(stmt):
     )
 
 
+def _opinions_page(stmt, page: int) -> Page[Opinion]:
+    """A page of opinions with their related rows, read with the page."""
+    return paginate(_with_details(stmt), page, QUEUE_PER_PAGE)
+
+
 def queue_counts(locality_ids: list[int], consultation_id: int | None = None) -> dict[str, int]:
     """How many opinions each tab holds, in one query."""
     columns = [func.count().filter(_tab_condition(tab)).label(tab) for tab in TABS]
@@ -76,7 +82,9 @@ def queue_counts(locality_ids: list[int], consultation_id: int | None = None) ->
     return {tab: int(row._mapping[tab] or 0) for tab in TABS}
 
 
-def queue_page(tab: str, locality_ids: list[int], consultation_id: int | None, page: int):
+def queue_page(
+    tab: str, locality_ids: list[int], consultation_id: int | None, page: int
+) -> Page[Opinion]:
     """One page of a tab: reported opinions with the most open reports first, unanswered
     ones oldest first, hidden ones most recently hidden first."""
     stmt = select(Opinion).where(_queue_scope(locality_ids, consultation_id), _tab_condition(tab))
@@ -92,7 +100,7 @@ def queue_page(tab: str, locality_ids: list[int], consultation_id: int | None, p
         stmt = stmt.order_by(Opinion.hidden_at.desc(), Opinion.id.desc())
     else:
         stmt = stmt.order_by(Opinion.id)
-    return db.paginate(_with_details(stmt), page=page, per_page=QUEUE_PER_PAGE, error_out=False)
+    return _opinions_page(stmt, page)
 
 
 def queue_consultations(locality_ids: list[int]) -> list[Consultation]:
@@ -128,7 +136,7 @@ def open_flags(opinion_ids: list[int]) -> dict[int, list[Flag]]:
 
 def consultation_opinions(
     c: Consultation, *, state: str, section_id: int | None, whole_draft: bool, page: int
-):
+) -> Page[Opinion]:
     """One page of a consultation's opinions, filtered by state and article, oldest first."""
     stmt = select(Opinion).where(Opinion.consultation_id == c.id)
     if state in ("unanswered", "flagged", "hidden"):
@@ -141,11 +149,10 @@ def consultation_opinions(
         stmt = stmt.where(Opinion.section_id.is_(None))
     elif section_id is not None:
         stmt = stmt.where(Opinion.section_id == section_id)
-    stmt = _with_details(stmt.order_by(Opinion.id))
-    return db.paginate(stmt, page=page, per_page=QUEUE_PER_PAGE, error_out=False)
+    return _opinions_page(stmt.order_by(Opinion.id), page)
 
 
-def dashboard_page(locality_ids: list[int], status: str | None, page: int):
+def dashboard_page(locality_ids: list[int], status: str | None, page: int) -> Page[Consultation]:
     """Public consultations of the localities, the ones still running first."""
     stmt = select(Consultation).where(
         Consultation.locality_id.in_(locality_ids), Consultation.status != Status.draft
@@ -153,7 +160,7 @@ def dashboard_page(locality_ids: list[int], status: str | None, page: int):
     if status:
         stmt = stmt.where(Consultation.status == status)
     stmt = stmt.order_by(Consultation.closes_at.desc(), Consultation.id.desc())
-    return db.paginate(stmt, page=page, per_page=DASHBOARD_PER_PAGE, error_out=False)
+    return paginate(stmt, page, DASHBOARD_PER_PAGE)
 
 
 def open_flag_counts(consultation_ids: list[int]) -> dict[int, int]:

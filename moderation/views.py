@@ -9,16 +9,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_required
+from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from auth import permissions
-from auth.models import Role
 from consultations.models import Consultation, Opinion
-from consultations.services import InvalidInput, StateError, ensure_not_concluded
+from consultations.services import ensure_not_concluded
 from core.extensions import db
-from core.web import get_or_404, refuse, safe_next
+from core.web import acting_user, get_or_404, login_required, refuse, safe_next, submitted
 from moderation import bp, queries, services
 from moderation.forms import (
     CHANNEL_LABELS,
@@ -47,10 +46,6 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _user():
-    return current_user._get_current_object()
-
-
 def _int_arg(args: Mapping[str, str], name: str) -> int | None:
     try:
         value = int(args.get(name, ""))
@@ -61,13 +56,6 @@ def _int_arg(args: Mapping[str, str], name: str) -> int | None:
 
 def _page(args: Mapping[str, str]) -> int:
     return min(_int_arg(args, "page") or 1, 100_000)
-
-
-def _changeable(c: Consultation) -> None:
-    try:
-        ensure_not_concluded(c)
-    except StateError as exc:
-        refuse(409, exc.message)
 
 
 def _point_at(failed: dict | None, items: list[Opinion]) -> None:
@@ -103,7 +91,7 @@ def queue():
 
 
 def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | None = None):
-    locality_ids = queries.locality_ids_for(current_user, (Role.moderator,))
+    locality_ids = queries.locality_ids_for(current_user, permissions.QUEUE_ROLES)
     consultation = None
     consultation_id = _int_arg(args, "consultation")
     if args.get("consultation"):
@@ -174,7 +162,7 @@ def _render_consultation(
         items=items,
         flags=queries.open_flags([op.id for op in items]),
         can_hide=permissions.can_moderate(current_user, c.locality),
-        concluded=c.status == "concluded",
+        concluded=permissions.is_concluded(c),
         here=url_for(
             "moderation.consultation", consultation_id=c.id, page=pagination.page, **here_args
         ),
@@ -189,7 +177,7 @@ def dashboard():
     """Show the consultations of my localities with their opinions and answers."""
     if not permissions.can_view_dashboard(current_user):
         refuse(403)
-    locality_ids = queries.locality_ids_for(current_user, (Role.reviewer, Role.moderator))
+    locality_ids = queries.locality_ids_for(current_user, permissions.DASHBOARD_ROLES)
     status = request.args.get("status")
     if status not in CONSULTATION_STATUS_LABELS or status == "draft":
         status = None
@@ -206,6 +194,10 @@ def dashboard():
 
 
 # --- actions ---------------------------------------------------------------------------------
+
+
+def _queue_url(**_view_args) -> str:
+    return url_for("moderation.queue")
 
 
 def _back_to(failed: dict, default_consultation: Consultation | None):
@@ -230,50 +222,37 @@ def _back_to(failed: dict, default_consultation: Consultation | None):
 
 
 @bp.post("/opinions/<int:opinion_id>/hide")
-@login_required
+@login_required(back_to=_queue_url)
 def hide(opinion_id: int):
     """Hide an opinion from the public, with a reason shown in its place."""
     op = get_or_404(Opinion, opinion_id)
     if not permissions.can_moderate(current_user, op.consultation.locality):
         refuse(403)
-    _changeable(op.consultation)
+    ensure_not_concluded(op.consultation)
     form = HideForm()
-    if form.validate():
-        try:
-            services.hide_opinion(op, by=_user(), reason=form.reason.data)
-        except StateError as exc:
-            db.session.rollback()
-            refuse(409, exc.message)
-        except InvalidInput as exc:
-            db.session.rollback()
-            form.reason.errors = [*form.reason.errors, exc.message]
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "The opinion %(number)s is hidden. Its author has been told why.",
-                    number=op.tracking_number,
-                ),
-                "success",
-            )
-            return redirect(safe_next(url_for("moderation.queue")))
+    if submitted(form, services.hide_opinion, op, by=acting_user(), reason=form.reason.data):
+        db.session.commit()
+        flash(
+            _(
+                "The opinion %(number)s is hidden. Its author has been told why.",
+                number=op.tracking_number,
+            ),
+            "success",
+        )
+        return redirect(safe_next(url_for("moderation.queue")))
     return _back_to({"kind": "hide", "opinion_id": op.id, "form": form}, op.consultation)
 
 
 @bp.post("/opinions/<int:opinion_id>/restore")
-@login_required
+@login_required(back_to=_queue_url)
 def restore(opinion_id: int):
     """Show a hidden opinion again, or keep a reported one published."""
     op = get_or_404(Opinion, opinion_id)
     if not permissions.can_moderate(current_user, op.consultation.locality):
         refuse(403)
-    _changeable(op.consultation)
+    ensure_not_concluded(op.consultation)
     was_hidden = op.status == "hidden"
-    try:
-        services.restore_opinion(op, by=_user())
-    except StateError as exc:
-        db.session.rollback()
-        refuse(409, exc.message)
+    services.restore_opinion(op, by=acting_user())
     db.session.commit()
     if was_hidden:
         flash(_("The opinion %(number)s is shown again.", number=op.tracking_number), "success")
@@ -288,63 +267,47 @@ def restore(opinion_id: int):
     return redirect(safe_next(url_for("moderation.queue")))
 
 
-def _answer(ops: list[Opinion], form: ResponseForm):
-    services.respond(
+def _answer(form: ResponseForm, ops: list[Opinion]) -> bool:
+    """Save the answer of a valid ``form`` to ``ops``, and tell the moderator; False when
+    the form is refused (its errors are then on it)."""
+    if not submitted(
+        form,
+        services.respond,
         ops,
-        by=_user(),
+        by=acting_user(),
         outcome=form.outcome.data,
         explanation=form.explanation.data,
         summary=form.summary.data,
-    )
+    ):
+        return False
     db.session.commit()
     numbers = ", ".join(op.tracking_number for op in ops)
     flash(
         _("The answer was saved and sent to the authors: %(numbers)s.", numbers=numbers), "success"
     )
-
-
-def _field_error(form: ResponseForm, exc: InvalidInput) -> None:
-    field = (
-        getattr(form, exc.field or "", None)
-        if exc.field in ("outcome", "explanation", "summary")
-        else None
-    )
-    if field is not None:
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
+    return True
 
 
 @bp.post("/opinions/<int:opinion_id>/response")
-@login_required
+@login_required(back_to=_queue_url)
 def respond(opinion_id: int):
     """Answer one opinion (tiếp thu, giải trình)."""
     op = get_or_404(Opinion, opinion_id)
     c = op.consultation
     if not permissions.can_respond(current_user, c):
         refuse(403)
-    _changeable(c)
+    ensure_not_concluded(c)
     form = ResponseForm()
-    if form.validate():
-        try:
-            _answer([op], form)
-        except StateError as exc:
-            db.session.rollback()
-            refuse(409, exc.message)
-        except InvalidInput as exc:
-            db.session.rollback()
-            _field_error(form, exc)
-        else:
-            return redirect(safe_next(url_for("moderation.consultation", consultation_id=c.id)))
+    if _answer(form, [op]):
+        return redirect(safe_next(url_for("moderation.consultation", consultation_id=c.id)))
     return _back_to({"kind": "answer", "opinion_id": op.id, "form": form}, c)
 
 
 @bp.post("/responses")
-@login_required
+@login_required(back_to=_queue_url)
 def respond_group():
     """Answer several alike opinions together with one answer."""
-    user = _user()
-    if not (user.has_role(Role.moderator) or user.has_role(Role.official)):
+    if not permissions.can_respond_anywhere(current_user):
         refuse(403)
     form = GroupResponseForm()
     valid = form.validate()
@@ -357,32 +320,20 @@ def respond_group():
         refuse(404)
     consultations = {op.consultation_id: op.consultation for op in ops}
     for c in consultations.values():
-        if not permissions.can_respond(user, c):
+        if not permissions.can_respond(current_user, c):
             refuse(403)
-        _changeable(c)
+        ensure_not_concluded(c)
     default = next(iter(consultations.values()), None)
     if len(consultations) > 1:
         valid = False
         form.opinion_ids_error = _(
             "Opinions answered together must belong to the same consultation."
         )
-    if valid:
-        try:
-            _answer(ops, form)
-        except StateError as exc:
-            db.session.rollback()
-            refuse(409, exc.message)
-        except InvalidInput as exc:
-            db.session.rollback()
-            if exc.field == "opinion_ids":
-                form.opinion_ids_error = exc.message
-            else:
-                _field_error(form, exc)
-        else:
-            fallback = (
-                url_for("moderation.consultation", consultation_id=default.id)
-                if default
-                else url_for("moderation.queue")
-            )
-            return redirect(safe_next(fallback))
+    if valid and _answer(form, ops):
+        fallback = (
+            url_for("moderation.consultation", consultation_id=default.id)
+            if default
+            else url_for("moderation.queue")
+        )
+        return redirect(safe_next(fallback))
     return _back_to({"kind": "group", "opinion_id": None, "form": form}, default)

@@ -2,28 +2,26 @@
 
 from __future__ import annotations
 
-import io
-from typing import TYPE_CHECKING
-
-from flask import current_app, render_template, send_file, url_for
+from flask import current_app, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from auth import permissions as can
 from consultations import queries
-from consultations.models import Consultation, Status
-from core.textutil import safe_filename
-from core.web import refuse
+from consultations.models import Consultation
+from consultations.pdf import render_pdf
+from core.web import download, refuse
 from notices import bp
+from notices.content import Notice, build_notice
 
-if TYPE_CHECKING:
-    from notices.content import Notice
+#: A title this long is cut in the file name (the whole title is on the notice).
+NAME_TITLE_MAX = 80
 
 
 def qr_svg(url: str, label: str) -> Markup:
     """``url`` as a QR code in inline SVG that scales with its box (no image file, no script)."""
-    import segno  # here: a tenth of a second at start-up that only this page needs
+    import segno  # lazy: a tenth of a second at start-up that only this page needs
 
     # Level M survives a crease or a smudge on a printed sheet.
     code = segno.make(url, error="m", micro=False)
@@ -43,9 +41,6 @@ def _visible(consultation_id: int) -> Consultation:
 
 
 def _notice(c: Consultation) -> Notice:
-    # Here: the document wording comes with python-docx and lxml, half a second at start-up.
-    from notices.content import build_notice
-
     base = current_app.config["BASE_URL"].rstrip("/")
     return build_notice(
         c,
@@ -66,18 +61,18 @@ def notice(consultation_id: int):
 @bp.get("/consultations/<int:consultation_id>/notice.pdf")
 def notice_pdf(consultation_id: int):
     """Download the notice as a one-page A4 PDF."""
-    from consultations.pdf import render_pdf  # WeasyPrint: loaded by the first PDF asked for
-
     c = _visible(consultation_id)
     n = _notice(c)
     # The document's legal form is Vietnamese whatever the reader's language (content.py).
     qr = qr_svg(n.url, f"Mã QR của địa chỉ {n.url}")
     pdf = render_pdf(render_template("consultations/notice_pdf.html", n=n, qr=qr))
-    name = safe_filename(f"thong-bao-{c.id}-{c.title}", default="thong-bao")[:90] + ".pdf"
-    response = send_file(
-        io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True, download_name=name
-    )
+    title = " ".join(c.title.split())
+    if len(title) > NAME_TITLE_MAX:
+        title = title[: NAME_TITLE_MAX - 1].rstrip() + "…"
     # A draft's notice is for its officials only: never kept by a shared cache.
-    public = c.status != Status.draft
-    response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
-    return response
+    return download(
+        pdf,
+        filename=f"Thông báo lấy ý kiến – {title}.pdf",
+        content_type="application/pdf",
+        public=can.is_public(c),
+    )

@@ -5,23 +5,12 @@ The blueprint has no URL prefix: every path here is complete.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 
-from flask import (
-    Response,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    send_file,
-    url_for,
-)
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from sqlalchemy import select
@@ -30,14 +19,22 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
 from auth import permissions as can
-from consultations import exports, labels
+from consultations import documents, exports, labels
 from consultations import record as records
-from consultations.models import Consultation, Review, Status
-from consultations.services import InvalidInput, StateError
-from core.extensions import db, login_manager
-from core.textutil import safe_filename
-from core.web import get_or_404, refuse
+from consultations.models import Consultation, Record, Review
+from core.extensions import db
+from core.web import (
+    acting_user,
+    download,
+    ensure_logged_in,
+    get_or_404,
+    login_required,
+    refuse,
+    submitted,
+)
+from infra import storage
 from records import bp
+from records import services as reviewing
 
 
 class PublishForm(FlaskForm):
@@ -94,57 +91,50 @@ def _consultation(consultation_id: int) -> Consultation:
     return c
 
 
-def _require_login() -> None:
-    if not current_user.is_authenticated:
-        abort(login_manager.unauthorized())
-
-
 def _staff_until_concluded(c: Consultation) -> None:
     """The record and its reviews are public once concluded; before, the locality's staff only."""
-    if c.status == Status.concluded:
+    if can.can_view_record(current_user, c):
         return
-    _require_login()
-    if not can.can_export(current_user, c):
-        refuse(
-            403,
-            _(
-                "The record is public once it is published. Until then only the staff of the locality can see it."
-            ),
-        )
+    ensure_logged_in()
+    refuse(
+        403,
+        _(
+            "The record is public once it is published. Until then only the staff of the locality can see it."
+        ),
+    )
 
 
 def _record_state(c: Consultation) -> None:
-    if c.status in (Status.draft, Status.open):
+    if not can.has_record(c):
         refuse(409, _("The record of consultation is drawn up once the consultation has closed."))
     _staff_until_concluded(c)
 
 
-def _documents():
-    # python-docx, lxml and WeasyPrint weigh tens of MB: loaded by the first document asked for.
-    from consultations import documents
-
-    return documents
-
-
-def _download_stream(chunks: Iterator[bytes], fmt: str, stem: str, *, public: bool):
-    """A document sent as it is written (the DOCX of 100,000 opinions is never whole in memory)."""
-    name = safe_filename(stem, default="gop-y")[:90] + "." + fmt
-    response = Response(chunks, content_type=exports.CONTENT_TYPES[fmt])
-    response.headers.set("Content-Disposition", "attachment", filename=name)
-    response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
-    return response
+#: The record of consultation, and the download of every opinion (the staff's, not a record).
+RECORD_NAME = "Báo cáo tổng hợp ý kiến"
+OPINIONS_NAME = "Ý kiến góp ý"
+#: A title this long is cut in a file name (the whole title is inside the file).
+NAME_TITLE_MAX = 80
 
 
-def _download(content: bytes, fmt: str, stem: str, *, public: bool):
-    name = safe_filename(stem, default="gop-y")[:90] + "." + fmt
-    response = send_file(
-        io.BytesIO(content),
-        mimetype=exports.MIMETYPES[fmt],
-        as_attachment=True,
-        download_name=name,
+def _file_name(kind: str, c: Consultation, fmt: str) -> str:
+    """ "Báo cáo tổng hợp ý kiến – Quy định về chợ.docx": the document's legal name, in
+    Vietnamese whatever the reader's language, as the file is filed and forwarded."""
+    title = " ".join(c.title.split())
+    if len(title) > NAME_TITLE_MAX:
+        title = title[: NAME_TITLE_MAX - 1].rstrip() + "…"
+    return f"{kind} – {title}.{fmt}"
+
+
+def _document(body, c: Consultation, kind: str, fmt: str, *, public: bool):
+    """The record or an export: bytes, or chunks sent as they are written (the DOCX of 100,000
+    opinions is never whole in memory)."""
+    return download(
+        body,
+        filename=_file_name(kind, c, fmt),
+        content_type=exports.CONTENT_TYPES[fmt],
+        public=public,
     )
-    response.headers["Cache-Control"] = "public, max-age=300" if public else "private, no-store"
-    return response
 
 
 # --- the record ------------------------------------------------------------------------------------
@@ -187,7 +177,6 @@ def _render_record(c: Consultation, form: PublishForm | None):
         form=form,
         charts=_charts(data),
         labels=labels,
-        can_add_review=c.status == Status.closed and can.can_review(current_user, c),
     )
 
 
@@ -199,46 +188,40 @@ def record(consultation_id: int):
     return _render_record(c, None)
 
 
+def _record_url(consultation_id: int) -> str:
+    return url_for("records.record", consultation_id=consultation_id)
+
+
 @bp.post("/consultations/<int:consultation_id>/record/publish")
-@login_required
+@login_required(back_to=_record_url)
 def publish(consultation_id: int):
     """Publish the record: hash it and conclude the consultation."""
     c = _consultation(consultation_id)
     if not can.can_publish_record(current_user, c):
         refuse(403)
-    if c.status != Status.closed:
+    if not can.is_open_to_publishing(c):
         refuse(409, _("The record can be published only once, after the consultation has closed."))
     form = PublishForm()
-    if form.validate_on_submit():
-        try:
-            rec = records.publish_record(
-                c,
-                by=current_user._get_current_object(),
-                conclusion=form.conclusion.data,
-                signer_name=form.signer_name.data,
-                signer_title=form.signer_title.data,
-            )
-        except StateError as e:
-            db.session.rollback()
-            refuse(409, e.message)
-        except InvalidInput as e:
-            db.session.rollback()
-            target = (
-                getattr(form, e.field)
-                if e.field in ("signer_name", "signer_title")
-                else form.conclusion
-            )
-            target.errors = [*target.errors, e.message]
-        else:
-            db.session.commit()
-            flash(
-                _(
-                    "The record is published. Its content hash (SHA-256) is %(hash)s.",
-                    hash=rec.content_hash,
+    if submitted(
+        form,
+        records.publish_record,
+        c,
+        by=acting_user(),
+        conclusion=form.conclusion.data,
+        signer_name=form.signer_name.data,
+        signer_title=form.signer_title.data,
+    ):
+        db.session.commit()
+        flash(
+            _(
+                "The record is published. Its content hash (SHA-256) is %(hash)s.",
+                hash=db.session.scalar(
+                    select(Record.content_hash).where(Record.consultation_id == c.id)
                 ),
-                "success",
-            )
-            return redirect(url_for("records.record", consultation_id=c.id))
+            ),
+            "success",
+        )
+        return redirect(url_for("records.record", consultation_id=c.id))
     return _render_record(c, form), 400
 
 
@@ -248,26 +231,27 @@ def record_download(consultation_id: int, fmt: str):
     c = _consultation(consultation_id)
     _record_state(c)
     data = records.load_record(c)
-    stem = f"bao-cao-lay-y-kien-{c.id}-{c.title}"
     if fmt == "docx":
         # Laid out now, with this request's session; the rows follow in a session of their own.
-        chunks = _documents().docx_chunks(data, engine=db.engine)
-        return _download_stream(chunks, fmt, stem, public=data.published)
-    return _download(_documents().record_pdf(data), fmt, stem, public=data.published)
+        body = documents.docx_chunks(data, engine=db.engine)
+    else:
+        body = documents.record_pdf(data)
+    return _document(body, c, RECORD_NAME, fmt, public=data.published)
 
 
 # --- exports of every opinion --------------------------------------------------------------------
 
 
-def _streamed(chunks: Callable[..., Iterator[str]], consultation_id: int) -> Iterator[str]:
+def _streamed(chunks: Callable[..., Iterator[str]], consultation_id: int) -> Iterator[bytes]:
     """Produce ``chunks`` with a database session of its own, opened when the server starts
     sending: the rows are read batch by batch after the view has returned, and closing the
     response early (or never reading it) just closes that session."""
     engine = db.engine
 
-    def generate() -> Iterator[str]:
+    def generate() -> Iterator[bytes]:
         with Session(engine) as session:
-            yield from chunks(consultation_id, session=session)
+            for chunk in chunks(consultation_id, session=session):
+                yield chunk.encode()
 
     return generate()
 
@@ -281,36 +265,21 @@ def export(consultation_id: int, fmt: str):
         refuse(404)  # a draft is hidden as on its public page
     if not can.can_export(current_user, c):
         refuse(403)
-    stem = f"y-kien-{c.id}-{c.title}"
     if fmt in ("csv", "json"):
         chunks = exports.csv_chunks if fmt == "csv" else exports.json_chunks
-        name = safe_filename(stem)[:90] + "." + fmt
-        return Response(
-            _streamed(chunks, c.id),
-            content_type=exports.CONTENT_TYPES[fmt],
-            headers={
-                "Content-Disposition": f'attachment; filename="{name}"',
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return _document(_streamed(chunks, c.id), c, OPINIONS_NAME, fmt, public=False)
     if fmt == "xlsx":
         path = exports.xlsx_tempfile(c.id)
-        response = Response(
-            exports.file_chunks(path),
-            content_type=exports.CONTENT_TYPES[fmt],
-            headers={
-                "Content-Disposition": f'attachment; filename="{safe_filename(stem)[:90]}.xlsx"',
-                "Content-Length": str(path.stat().st_size),
-                "Cache-Control": "private, no-store",
-            },
-        )
+        response = _document(exports.file_chunks(path), c, OPINIONS_NAME, fmt, public=False)
+        response.headers["Content-Length"] = str(path.stat().st_size)
         response.call_on_close(lambda: path.unlink(missing_ok=True))  # in case it is never read
         return response
     data = records.load_record(c)
     if fmt == "docx":
-        chunks = _documents().docx_chunks(data, internal=True, engine=db.engine)
-        return _download_stream(chunks, fmt, stem, public=False)
-    return _download(_documents().record_pdf(data, internal=True), fmt, stem, public=False)
+        body = documents.docx_chunks(data, internal=True, engine=db.engine)
+    else:
+        body = documents.record_pdf(data, internal=True)
+    return _document(body, c, OPINIONS_NAME, fmt, public=False)
 
 
 # --- formal reviews ---------------------------------------------------------------------------------
@@ -329,46 +298,29 @@ def reviews(consultation_id: int):
     if request.method == "POST":
         if not may_review:
             refuse(403)
-        if c.status not in (Status.open, Status.closed):
+        if not can.is_open_to_reviews(c):
             refuse(
                 409,
                 _("A formal review can be added only while the consultation is open or closed."),
             )
-        if form.validate_on_submit():
-            upload = form.attachment.data
-            filename = content = None
-            if upload is not None and upload.filename:
-                filename = upload.filename
-                content = upload.stream.read(int(current_app.config["UPLOAD_MAX_BYTES"]) + 1)
-            try:
-                records.add_review(
-                    c,
-                    by=current_user._get_current_object(),
-                    body=form.body.data,
-                    filename=filename,
-                    data=content,
-                )
-            except StateError as e:
-                db.session.rollback()
-                refuse(409, e.message)
-            except InvalidInput as e:
-                db.session.rollback()
-                target = form.attachment if e.field == "attachment" else form.body
-                target.errors = [*target.errors, e.message]
-            else:
-                db.session.commit()
-                flash(_("Your formal review has been added to the record."), "success")
-                if c.status == Status.closed:
-                    return redirect(url_for("records.record", consultation_id=c.id) + "#reviews")
-                return redirect(url_for("records.reviews", consultation_id=c.id))
+        if submitted(
+            form,
+            reviewing.add_review,
+            c,
+            by=acting_user(),
+            body=form.body.data,
+            attachment=form.attachment.data,
+        ):
+            db.session.commit()
+            flash(_("Your formal review has been added to the record."), "success")
+            if can.has_record(c):
+                return redirect(url_for("records.record", consultation_id=c.id) + "#reviews")
+            return redirect(url_for("records.reviews", consultation_id=c.id))
         status = 400
     items = db.session.scalars(
         select(Review).where(Review.consultation_id == c.id).order_by(Review.id)
     ).all()
-    can_add = may_review and c.status in (Status.open, Status.closed)
-    return render_template(
-        "records/reviews.html", c=c, form=form, reviews=items, can_add=can_add
-    ), status
+    return render_template("records/reviews.html", c=c, form=form, reviews=items), status
 
 
 @bp.get("/reviews/<int:review_id>/attachment")
@@ -377,16 +329,10 @@ def review_attachment(review_id: int):
     review = get_or_404(Review, review_id)
     c = _consultation(review.consultation_id)
     _staff_until_concluded(c)
-    path = records.review_attachment_path(review)
-    if path is None:
+    if not review.attachment_stored:
         refuse(404)
-    stem = (review.attachment_name or "review").removesuffix(".pdf").removesuffix(".PDF")
-    # Read at once (at most UPLOAD_MAX_BYTES): no file handle outlives the request.
-    response = send_file(
-        io.BytesIO(path.read_bytes()),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=safe_filename(stem, default="phan-bien")[:90] + ".pdf",
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    name = review.attachment_name or "Phản biện.pdf"
+    if not name.lower().endswith(".pdf"):
+        name += ".pdf"
+    # Stored by infra.storage under a random name, as reviews always were: old files read too.
+    return storage.send(review.attachment_stored, filename=name, content_type="application/pdf")
