@@ -44,7 +44,11 @@ translations: update-translations compile-translations
 run: install compile-translations
 	$(DEV) $(FLASK) db upgrade
 	@if [ ! -f instance/.demo-loaded ]; then $(DEV) $(FLASK) demo && touch instance/.demo-loaded; fi
-	$(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
+	@# The worker sends the mail (and runs the other jobs) beside the server, on the SQLite
+	@# queue in instance/: nothing but Python. It stops with the server.
+	@$(DEV) $(FLASK) worker & worker=$$!; \
+	  trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	  $(DEV) $(FLASK) run --host 127.0.0.1 --port 5000
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

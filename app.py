@@ -19,7 +19,12 @@ import commands
 import consultations.models
 import consultations.tally
 import consultations.tracking  # noqa: F401 - /track, on the consultations blueprint
+import exportjobs.models  # noqa: F401
 import localities.models  # noqa: F401
+import notifications.jobs  # the worker's schedule of sweeps and digests
+import notifications.models  # noqa: F401
+import outbox.models
+import outbox.sending  # noqa: F401 - the send jobs, the sweep and the session hooks
 from api.views import bp as api_bp
 from attachments.views import bp as attachments_bp
 from audit.views import bp as audit_bp
@@ -28,12 +33,15 @@ from auth.views import bp as auth_bp
 from consultations.views import bp as consultations_bp
 from core import config, errors, http, i18n, pagecontext, templating
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
-from infra import caching, ratelimits
+from exportjobs.views import bp as exportjobs_bp
+from infra import caching, queue, ratelimits
 from localities import names as locality_names
 from localities.views import bp as localities_bp
 from me.views import bp as me_bp
 from moderation.views import bp as moderation_bp
 from notices.views import bp as notices_bp
+from notifications.views import bp as notifications_bp
+from outbox.views import bp as outbox_bp
 from records.views import bp as records_bp
 
 # Kept importable from here: the stable way to ask which languages the site speaks.
@@ -62,6 +70,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
     _init_extensions(app)
+    queue.init_app(app)
     _register_blueprints(app)
     ratelimits.init_app(app)
     templating.init_app(app)
@@ -108,8 +117,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(localities_bp, url_prefix="/localities")
     app.register_blueprint(audit_bp, url_prefix="/audit")
     app.register_blueprint(records_bp)
+    app.register_blueprint(exportjobs_bp)
     app.register_blueprint(attachments_bp)
     app.register_blueprint(notices_bp)
+    app.register_blueprint(notifications_bp)
+    app.register_blueprint(outbox_bp)
     csrf.exempt(api_bp)
 
     @app.get("/healthz")

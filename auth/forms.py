@@ -93,14 +93,8 @@ class LocalityMixin:
             raise ValidationError(_l("Choose the commune or village where you live."))
 
 
-class RegisterForm(LocalityMixin, FlaskForm):
-    email = email_field()
-    password = PasswordField(
-        _l("Password"),
-        validators=[InputRequired(message=_l("Choose a password."))],
-        render_kw={"autocomplete": "new-password"},
-    )
-    full_name = StringField(
+def full_name_field() -> StringField:
+    return StringField(
         _l("Full name"),
         filters=[tidy],
         validators=[
@@ -109,16 +103,31 @@ class RegisterForm(LocalityMixin, FlaskForm):
         ],
         render_kw={"autocomplete": "name"},
     )
-    display_name = StringField(
-        _l("Public display name (optional)"),
+
+
+def display_name_field(label, autocomplete: str | None = None) -> StringField:
+    """The name shown publicly beside one's opinions; never an authority's name."""
+    return StringField(
+        label,
         filters=[tidy],
         validators=[
             Optional(),
             Length(max=120, message=_l("Use at most %(max)d characters.")),
             not_an_authority,
         ],
-        render_kw={"autocomplete": "nickname"},
+        render_kw={"autocomplete": autocomplete} if autocomplete else None,
     )
+
+
+class RegisterForm(LocalityMixin, FlaskForm):
+    email = email_field()
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(message=_l("Choose a password."))],
+        render_kw={"autocomplete": "new-password"},
+    )
+    full_name = full_name_field()
+    display_name = display_name_field(_l("Public display name (optional)"), autocomplete="nickname")
     locality = StringField(
         _l("Where you live"),
         filters=[lambda v: v.strip() if isinstance(v, str) else v],

@@ -63,7 +63,6 @@ def can_create_consultation(user: Any, locality: Locality | None = None) -> bool
 def is_public(c: Consultation) -> bool:
     """Public from its opening on: a draft, or one opened for a date to come, is not (the
     open-data API and shared caches never see it)."""
-    from consultations.models import Status
 
     return c.status != Status.draft
 
@@ -103,7 +102,6 @@ def is_opening_fixed(c: Consultation) -> bool:
 def is_open_to_attachments(c: Consultation) -> bool:
     """Files (maps, plans, the full decision text) are added while a draft or open: after the
     close, residents could no longer comment on them."""
-    from consultations.models import Status
 
     return c.status in (Status.draft, Status.open)
 
@@ -235,14 +233,12 @@ def can_respond_anywhere(user: Any) -> bool:
 
 def has_record(c: Consultation) -> bool:
     """The record of consultation is drawn up once the consultation has closed."""
-    from consultations.models import Status
 
     return c.status in (Status.closed, Status.concluded)
 
 
 def is_concluded(c: Consultation) -> bool:
     """The record is published: the consultation is frozen and every change is refused."""
-    from consultations.models import Status
 
     return c.status == Status.concluded
 
@@ -259,7 +255,6 @@ def can_read_record(user: Any, c: Consultation) -> bool:
 
 def is_open_to_publishing(c: Consultation) -> bool:
     """The record is published once, after the close (publishing concludes the consultation)."""
-    from consultations.models import Status
 
     return c.status == Status.closed
 
@@ -277,7 +272,6 @@ def is_open_to_reviews(c: Consultation) -> bool:
     """The Front supervises the whole consultation: a formal review (phản biện) may come while
     it is open or once closed, until the record is published and frozen; never on a draft,
     which the public has not seen."""
-    from consultations.models import Status
 
     return c.status in (Status.open, Status.closed)
 
@@ -328,12 +322,30 @@ def can_view_dashboard(user: Any) -> bool:
     return can_review_anywhere(user) or can_moderate_anywhere(user)
 
 
+# --- following and notifications ----------------------------------------------------------
+
+
+def can_follow(user: Any, c: Consultation) -> bool:
+    """Anyone logged in follows a consultation they can see, once it is public (not a draft)."""
+    return _user(user) is not None and can_view_consultation(user, c) and is_public(c)
+
+
+def can_follow_locality(user: Any, locality: Locality | None) -> bool:
+    """Anyone logged in follows a locality (new consultations opened there or below)."""
+    return _user(user) is not None and locality is not None
+
+
 # --- administration -------------------------------------------------------------------------
 
 
 def can_administer(user: Any) -> bool:
     user = _user(user)
     return user is not None and user.has_role(Role.admin)
+
+
+def can_manage_mail(user: Any) -> bool:
+    """The outbox page (``/admin/mail``): addresses and subjects of unsent mail, admins only."""
+    return can_administer(user)
 
 
 #: Exposed to templates as ``can.<name>(...)``.

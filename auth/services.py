@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from audit.models import record
 from auth import email as auth_email
@@ -11,6 +11,8 @@ from auth.models import Consent, User
 from core.extensions import db
 from core.timeutil import utcnow
 from localities.models import Locality, LocalityKind, get_by_code
+from notifications.models import DigestMark, Follow, Notification, NotificationSetting
+from outbox import sending as outbox_sending
 
 PARTICIPATION = "participation"
 NOTIFICATIONS = "notifications"
@@ -208,6 +210,10 @@ def erase_personal_data(user: User, now) -> None:
     for consent in user.consents:
         if consent.withdrawn_at is None:
             consent.withdrawn_at = now
+    # What one followed and was told is about the person, not the consultation: erased too.
+    for model in (Follow, Notification, NotificationSetting, DigestMark):
+        db.session.execute(delete(model).where(model.user_id == user.id))
+    outbox_sending.cancel_for(user.email)
     user.email = None
     user.full_name = ""
     user.display_name = DELETED_DISPLAY_NAME

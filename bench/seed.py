@@ -23,7 +23,12 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, inspect, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
+from auth.models import User  # noqa: E402
+from consultations.models import Category, Consultation, Kind, Opinion, Status  # noqa: E402
 from core.extensions import db  # noqa: E402
+from core.textutil import fold  # noqa: E402
+from core.timeutil import utcnow  # noqa: E402
+from localities.models import Locality, LocalityKind  # noqa: E402
 
 #: The resident the POST benchmark logs in as (a bulk resident of ``demo --opinions``).
 BENCH_PASSWORD = "bench-password-0123"
@@ -51,12 +56,6 @@ def schema(create: bool) -> dict:
 def prepare(extra: int) -> dict:
     """Add ``extra`` public consultations (texts of the demo's, for search) and give one
     verified resident a known password. Returns the ids the benchmark needs."""
-    from auth.models import User
-    from consultations.models import Category, Consultation, Kind, Opinion, Status
-    from core.textutil import fold
-    from core.timeutil import utcnow
-    from localities.models import Locality, LocalityKind
-
     app = _app()
     with app.app_context():
         spec = tomllib.loads((ROOT / "data" / "demo.toml").read_text(encoding="utf-8"))

@@ -7,14 +7,26 @@ from flask import Flask
 
 from auth import cli as auth_cli
 from commands import backup, demo
-from infra import mail
+from infra import queue
 from localities import cli as localities_cli
 from me import retention
+from notifications import cli as notifications_cli
+from outbox import cli as outbox_cli
 from records import cli as records_cli
 
 
 def register(app: Flask) -> None:
     """Attach every command group to ``app``."""
-    for module in (demo, auth_cli, localities_cli, records_cli, mail, backup, retention):
+    for module in (
+        demo,
+        auth_cli,
+        localities_cli,
+        records_cli,
+        outbox_cli,
+        queue,
+        backup,
+        retention,
+        notifications_cli,
+    ):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -43,12 +43,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func
 from sqlalchemy.orm import Session
 
-from consultations import record as rec
-from consultations import xlsx
+from consultations import documents, labels, xlsx
+from consultations.models import Consultation
+from consultations.opinion_rows import _value, opinion_rows, opinion_rows_select
+from consultations.record import load_record
+from core.extensions import db
 from core.timeutil import to_local
 
 COLUMNS = [
@@ -88,6 +92,13 @@ PROGRESS_EVERY = 10_000
 Progress = Callable[[int], None] | None
 
 
+def runs_as_job(c: Consultation, fmt: str) -> bool:
+    """Whether this export is made by a background job (exportjobs/) rather than streamed
+    in the request: the PDF (rendered whole by WeasyPrint), and any export of more than
+    ``EXPORT_INLINE_MAX`` opinions."""
+    return fmt == "pdf" or (c.opinion_count or 0) > int(current_app.config["EXPORT_INLINE_MAX"])
+
+
 def _local(value):
     """A stored (naive UTC) datetime, or SQLite's text of one, as an aware Vietnam time."""
     if value is None:
@@ -102,13 +113,13 @@ def iter_export_rows(
 ) -> Iterator[list[Any]]:
     """Each opinion as a list of values in ``COLUMNS`` order (datetimes aware, local)."""
     n = 0
-    value = rec._value
+    value = _value
     # Unpacked from the driver's tuples: every step per row shows over 100,000 rows (bench/).
     for (
         _id, number, created_at, position, heading, stance, channel, status, body, hidden_reason,
         display_name, contributor_name, locality_code, _response_id, outcome, explanation,
         edited_at, withdrawn_at,
-    ) in rec.opinion_rows(consultation_id, session=session, raw=True):  # fmt: skip
+    ) in opinion_rows(consultation_id, session=session, raw=True):  # fmt: skip
         yield [
             number,
             _local(created_at),
@@ -247,9 +258,7 @@ def _sheet_size_bound(consultation_id: int) -> int:
     """More bytes than the sheet's XML can take, read from the data (one aggregate query): a
     sheet of 2 GiB or more needs ZIP64, which is only used then (Excel refuses some small
     entries written with ZIP64 headers)."""
-    from core.extensions import db
-
-    stmt = rec.opinion_rows_select(consultation_id)
+    stmt = opinion_rows_select(consultation_id)
     cols = stmt.selected_columns
     chars = [
         func.coalesce(func.length(getattr(cols, name)), 0)
@@ -274,8 +283,6 @@ def _sheet_size_bound(consultation_id: int) -> int:
 def _rows_in_words(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
     """The rows with their codes as the site's words, looked up once per export (gettext per
     cell would cost seconds over 100,000 opinions)."""
-    from consultations import labels
-
     words = [
         (
             COLUMNS.index(column),
@@ -300,9 +307,6 @@ def _rows_in_words(rows: Iterator[list[Any]]) -> Iterator[list[Any]]:
 def write_xlsx(consultation_id: int, fh: IO[bytes], progress: Progress = None) -> None:
     """Write the XLSX export: the rows straight from the database cursor, in batches, so memory
     stays bounded whatever their number. ``fh`` needs no seek."""
-    from consultations.models import Consultation
-    from core.extensions import db
-
     c = db.session.get(Consultation, consultation_id)
     columns = [
         xlsx.Column(header, width, name in _WRAPPED)
@@ -353,12 +357,8 @@ def write_export(consultation_id: int, fmt: str, fh: IO[bytes], progress: Progre
     elif fmt == "xlsx":
         write_xlsx(consultation_id, fh, progress)
     else:
-        from consultations import documents  # python-docx and WeasyPrint only when needed
-        from consultations.models import Consultation
-        from core.extensions import db
-
-        c = db.session.get(Consultation, consultation_id)
-        data = rec.load_record(c)
+        # ``documents`` loads python-docx and WeasyPrint only now, on first use.
+        data = load_record(db.session.get(Consultation, consultation_id))
         if fmt == "docx":
             # Streamed: 100,000 opinions take about 14 s and 110 MB (bench/run.py).
             documents.write_docx(data, fh, internal=True, progress=progress)

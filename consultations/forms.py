@@ -12,7 +12,7 @@ from wtforms.widgets import DateInput
 
 from consultations import labels
 from consultations.models import Category, Channel, Kind, Stance
-from consultations.services import BODY_MAX
+from consultations.opinions import BODY_MAX
 from localities.models import LocalityKind, get_by_code
 
 

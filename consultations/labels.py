@@ -10,7 +10,7 @@ import enum
 
 from flask_babel import lazy_gettext as _l
 
-from consultations.models import Category, Channel, Kind, OpinionStatus, Outcome, Stance, Status
+from consultations.enums import Category, Channel, Kind, OpinionStatus, Outcome, Stance, Status
 
 STATUSES = {
     Status.draft: _l("Draft"),

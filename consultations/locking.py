@@ -9,8 +9,14 @@ published record's hash.
 PostgreSQL: ``SELECT … FOR UPDATE`` on the consultation's row; the lock is held until the
 transaction ends. SQLite: ``BEGIN IMMEDIATE`` takes the database's write lock before anything is
 read (pysqlite would begin only at the first write, after the checks had read a stale state);
-the busy timeout of app.py makes the others wait for it. Online posting takes no lock (its hot
-path stays at 5 statements): it needs an open consultation, and none of the changes above does.
+the busy timeout of app.py makes the others wait for it.
+
+Online posting takes the row too (:func:`lock_for_posting`, PostgreSQL ``FOR NO KEY UPDATE``),
+at the start rather than when the tally trigger updates the row (where posts already queue; a
+shared lock there would deadlock two posts upgrading it). A post and a close or a publish then
+never overlap: without it, an opinion that passed the "open" check a millisecond before the
+closing instant could commit after the record was hashed, and ``record verify`` would say
+MISMATCH (tests/test_races.py).
 """
 
 from __future__ import annotations
@@ -33,6 +39,19 @@ def lock_consultation(consultation_id: int) -> Consultation:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         stmt = stmt.with_for_update(of=Consultation)  # not the eagerly joined rows
+    return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
+
+
+def lock_for_posting(consultation_id: int) -> Consultation:
+    """The consultation freshly read under the lock the post's tally trigger takes anyway,
+    which closing and publishing wait for (SQLite: the write lock, which every write takes)."""
+    connection = db.session.connection()
+    stmt = select(Consultation).where(Consultation.id == consultation_id)
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.driver_connection.in_transaction:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        stmt = stmt.with_for_update(key_share=True, of=Consultation)
     return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
 
 

@@ -23,6 +23,8 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from auth.models import User
+from consultations.authors import public_author, staff_author
+from consultations.enums import Category, Channel, Kind, OpinionStatus, Outcome, Stance, Status
 from core.extensions import db
 from core.timeutil import UTCDateTime, utcnow
 from localities.models import Locality
@@ -30,61 +32,6 @@ from localities.models import Locality
 
 def _enum(cls: type[enum.Enum]) -> Enum:
     return Enum(cls, native_enum=False, length=16, validate_strings=True)
-
-
-class Kind(enum.StrEnum):
-    inform = "inform"  #: Art. 11: publicised for information
-    comment = "comment"  #: Art. 25: residents comment before the authority decides
-    decide = "decide"  #: Art. 15: residents discuss and decide
-
-
-class Category(enum.StrEnum):
-    land = "land"
-    construction = "construction"
-    budget = "budget"
-    tax = "tax"
-    environment = "environment"
-    transport = "transport"
-    education = "education"
-    health = "health"
-    social = "social"
-    other = "other"
-
-
-class Status(enum.StrEnum):
-    draft = "draft"
-    open = "open"
-    closed = "closed"
-    concluded = "concluded"
-
-
-class Stance(enum.StrEnum):
-    agree = "agree"
-    disagree = "disagree"
-    suggest = "suggest"
-
-
-class Channel(enum.StrEnum):
-    online = "online"
-    meeting = "meeting"
-    dialogue = "dialogue"
-    paper = "paper"
-    hotline = "hotline"
-    front = "front"
-    social = "social"
-
-
-class OpinionStatus(enum.StrEnum):
-    published = "published"
-    hidden = "hidden"
-    withdrawn = "withdrawn"
-
-
-class Outcome(enum.StrEnum):
-    accepted = "accepted"
-    partly_accepted = "partly_accepted"
-    not_accepted = "not_accepted"
-    noted = "noted"
 
 
 class Consultation(db.Model):
@@ -277,15 +224,11 @@ class Opinion(db.Model):
     @property
     def public_author(self) -> str:
         """What the public may see of the author (consultations/authors.py decides)."""
-        from consultations.authors import public_author
-
         return public_author(self)
 
     @property
     def staff_author(self) -> str:
         """What the staff see: the display name, or the offline contributor's name."""
-        from consultations.authors import staff_author
-
         return staff_author(self)
 
 

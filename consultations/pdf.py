@@ -36,9 +36,9 @@ def font_face_css() -> str:
 
 def render_pdf(html: str) -> bytes:
     """``html`` as PDF bytes; only data: URLs and the shipped fonts are ever read."""
-    from weasyprint import CSS, HTML
-    from weasyprint.text.fonts import FontConfiguration
-    from weasyprint.urls import URLFetcher
+    from weasyprint import CSS, HTML  # lazy: WeasyPrint weighs tens of MB, loaded by the first PDF
+    from weasyprint.text.fonts import FontConfiguration  # lazy: as above
+    from weasyprint.urls import URLFetcher  # lazy: as above
 
     allowed = {(FONT_DIR / name).as_uri() for name in FACES.values()}
 

@@ -11,6 +11,7 @@ from sqlalchemy import Select, bindparam, case, desc, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import Role
+from auth.permissions import is_open_to_opinions
 from consultations.models import Category, Consultation, Opinion, Status
 from consultations.search import search_condition, search_rank
 from core.extensions import db
@@ -229,6 +230,6 @@ def opinions_page(
 
 def days_left(c: Consultation) -> int:
     """Calendar days on which opinions are still accepted, today included (0 once closed)."""
-    if c.status != Status.open:
+    if not is_open_to_opinions(c):
         return 0
     return max(0, (closing_date(c.closes_at) - local_date(utcnow())).days + 1)

@@ -83,6 +83,22 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "WTF_CSRF_TIME_LIMIT": None,
+        # infra/queue.py: the job queue's store (default instance/queue.sqlite; redis://… in
+        # production) and whether jobs run at once where they are enqueued (the tests).
+        "QUEUE_URL": "sqlite:///" + str(instance / "queue.sqlite"),
+        "QUEUE_IMMEDIATE": False,
+        # outbox/sending.py: attempts before a message is kept as failed (1 min, 2, 4 … 6 h
+        # apart: the 13th comes about 26 hours after the first), the first wait, and how long
+        # a claim holds before a dead worker's message is taken up again.
+        "MAIL_MAX_ATTEMPTS": 13,
+        "MAIL_RETRY_BASE_SECONDS": 60,
+        "MAIL_CLAIM_SECONDS": 300,
+        # Sent and cancelled messages (address and text: personal data) are kept this long.
+        "MAIL_KEEP_DAYS": 30,
+        # exportjobs/: the PDF export, and exports of more opinions than this, are made by a
+        # job into storage; the file is kept (and reused while current) this many hours.
+        "EXPORT_INLINE_MAX": 10_000,
+        "EXPORT_TTL_HOURS": 24,
     }
 
 
@@ -96,6 +112,7 @@ def from_environment() -> dict[str, Any]:
         "MAIL_FROM",
         "BASE_URL",
         "RATELIMIT_STORAGE_URI",
+        "QUEUE_URL",
         "BABEL_DEFAULT_LOCALE",
         *PRIVACY_TEXT_SETTINGS,
     ):
@@ -113,6 +130,21 @@ def from_environment() -> dict[str, Any]:
             "no",
             "off",
         }
+    if env.get("QUEUE_IMMEDIATE"):
+        cfg["QUEUE_IMMEDIATE"] = env["QUEUE_IMMEDIATE"].strip().lower() in {
+            "1",
+            "true",
+            "yes",
+            "on",
+        }
+    if env.get("MAIL_KEEP_DAYS"):
+        cfg["MAIL_KEEP_DAYS"] = int(env["MAIL_KEEP_DAYS"])
+    for name in ("MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_CLAIM_SECONDS"):
+        if env.get(name):
+            cfg[name] = float(env[name]) if name != "MAIL_MAX_ATTEMPTS" else int(env[name])
+    for name in ("EXPORT_INLINE_MAX", "EXPORT_TTL_HOURS"):
+        if env.get(name):
+            cfg[name] = int(env[name])
     if env.get("MIN_COMMENT_DAYS"):
         cfg["MIN_COMMENT_DAYS"] = int(env["MIN_COMMENT_DAYS"])
     if env.get("LOGIN_SESSION_DAYS"):

@@ -1,34 +1,40 @@
-"""Outgoing e-mail: one module, sent only after the database commit.
+"""Outgoing e-mail: rendering, the outbox row, and the provider.
 
-``queue(...)`` renders a message in the recipient's language and keeps it until the session
-commits; a rollback drops it. With ``SENDGRID_API_KEY`` the real SendGrid client sends it
-(``SENDGRID_API_HOST`` points it elsewhere, e.g. at a fake in tests); without, it is written to
-the log and to ``instance/outbox/``. A failed send is logged and the message saved under
-``instance/outbox/failed/`` so ``flask --app app mail retry`` can send it later: nothing is lost.
+``queue(...)`` renders a message in the recipient's language and adds it to the durable outbox
+(``outbox/``) in the current transaction: a rollback drops it with the change, a commit hands
+it to the worker (``outbox/sending.py``), which calls ``transmit``. With ``SENDGRID_API_KEY``
+the real SendGrid client sends it (``SENDGRID_API_HOST`` points it elsewhere, e.g. at a fake in
+tests); without, it is written to ``OUTBOX_DIR`` as JSON. Nothing here waits in a request.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import secrets
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import click
-from flask import current_app, g, has_app_context, render_template, url_for
-from flask.cli import AppGroup
+from flask import current_app, render_template, url_for
 from flask_babel import force_locale
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy import insert
 
+from core.extensions import db
+from core.timeutil import utcnow
 from localities.names import issuer_for
+from outbox.models import OutboxMessage, OutboxStatus, new_key
 
 log = logging.getLogger("gopy.mail")
 
-#: Seconds to wait for the provider before keeping the message for a retry.
+#: Seconds the worker waits for the provider before counting the attempt as failed.
 SEND_TIMEOUT = 15
+
+
+#: What a message is about: account and security mail (verification, password reset, receipts
+#: and answers to one's own opinions) or a notification (needs the ``notifications`` consent
+#: and carries List-Unsubscribe). The two never share a message.
+KINDS = ("account", "notification")
 
 
 @dataclass
@@ -38,6 +44,9 @@ class Message:
     text: str
     html: str
     sender: str
+    kind: str = "account"
+    #: Extra headers, e.g. List-Unsubscribe and List-Unsubscribe-Post (RFC 8058).
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def preferences_url() -> str:
@@ -82,7 +91,15 @@ def _render_text(name: str, context: dict[str, Any]) -> str:
     return env.get_template(name).render(ctx)
 
 
-def render(template: str, *, to: str, locale: str, **context: Any) -> Message:
+def render(
+    template: str,
+    *,
+    to: str,
+    locale: str,
+    kind: str = "account",
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Message:
     """Render ``templates/email/<template>.{txt,html}`` in ``locale``; the subject is the
     first line of the text version, after "Subject: ". Every message opens with the
     recipient's name and is signed by its issuing body (``_letter``)."""
@@ -98,15 +115,103 @@ def render(template: str, *, to: str, locale: str, **context: Any) -> Message:
         text=body.lstrip("\n"),
         html=html,
         sender=current_app.config["MAIL_FROM"],
+        kind=kind,
+        headers=dict(headers or {}),
     )
 
 
-def queue(template: str, *, to: str | None, locale: str = "vi", **context: Any) -> None:
-    """Queue a message to go out once the current transaction commits."""
+def queue(
+    template: str,
+    *,
+    to: str | None,
+    locale: str = "vi",
+    kind: str = "account",
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> OutboxMessage | None:
+    """Render a message and add it to the outbox in the current transaction: it goes out (by
+    the worker) once the transaction commits, and a rollback drops it with the change."""
     if not to:
-        return
-    message = render(template, to=to, locale=locale, **context)
-    g.setdefault("_mail_queue", []).append(message)
+        return None
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of mail: {kind}")
+    message = render(template, to=to, locale=locale, kind=kind, headers=headers, **context)
+    row = OutboxMessage(
+        recipient=message.to,
+        subject=message.subject[:500],
+        text=message.text,
+        html=message.html,
+        sender=message.sender,
+        kind=message.kind,
+        headers=json.dumps(message.headers, ensure_ascii=False),
+        idempotency_key=new_key(),
+        status=OutboxStatus.pending.value,
+        attempts=0,
+        next_attempt_at=utcnow(),
+    )
+    db.session.add(row)
+    return row
+
+
+#: Builders of messages queued by ``queue_later``: template name -> a function of the params
+#: giving ``render``'s keyword arguments (``to``, ``locale``, context…), or None when there is
+#: no longer anyone to write to.
+BUILDERS: dict[str, Callable[..., dict[str, Any] | None]] = {}
+
+
+def builder(template: str) -> Callable[[Callable], Callable]:
+    """Register the function that builds ``template``'s message from its params (by the
+    worker, in an application context of its own)."""
+
+    def decorator(fn: Callable) -> Callable:
+        BUILDERS[template] = fn
+        return fn
+
+    return decorator
+
+
+def queue_later(template: str, items: list[tuple[str, dict[str, Any]]]) -> int:
+    """Add many messages to the outbox in the current transaction without rendering them now
+    (a group answer to 5,000 opinions must not render 5,000 letters in the request): one row
+    per (recipient, params), rendered by ``template``'s builder at the first attempt. One
+    INSERT; the rows go to the queue after the commit, as ``queue``'s."""
+    if template not in BUILDERS:
+        raise ValueError(f"no builder for the mail template {template!r}")
+    now = utcnow()
+    rows = [
+        {
+            "recipient": to,
+            "subject": "",
+            "text": "",
+            "html": "",
+            "sender": current_app.config["MAIL_FROM"],
+            "kind": "account",
+            "headers": "{}",
+            "idempotency_key": new_key(),
+            "status": OutboxStatus.pending.value,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+            "template": template,
+            "params": json.dumps(params),
+        }
+        for to, params in items
+        if to
+    ]
+    if not rows:
+        return 0
+    table = OutboxMessage.__table__
+    ids = db.session.execute(insert(table).returning(table.c.id), rows).scalars().all()
+    db.session.info.setdefault("outbox_new", []).extend(ids)
+    return len(ids)
+
+
+def build(template: str, params: dict[str, Any]) -> Message | None:
+    """Render a message queued by ``queue_later`` (None: nobody to write to any more)."""
+    kwargs = BUILDERS[template](**params)
+    if kwargs is None:
+        return None
+    return render(template, **kwargs)
 
 
 def outbox_dir() -> Path:
@@ -115,34 +220,46 @@ def outbox_dir() -> Path:
     return path
 
 
-def deliver(message: Message) -> bool:
-    """Send one message now; on failure keep it for a retry. Returns whether it went out."""
+#: The header (and SendGrid custom_args name) carrying a message's idempotency key.
+KEY_HEADER = "X-Gopy-Message-Key"
+KEY_ARG = "gopy_message_key"
+
+
+class SendError(Exception):
+    """The provider did not take the message; ``str()`` is a short reason for the admins."""
+
+
+def transmit(message: Message, key: str) -> None:
+    """Hand one message to the provider now, with its idempotency key; raise SendError when it
+    was not taken. Without SENDGRID_API_KEY it is written to OUTBOX_DIR as ``<key>.json``
+    (sent twice, the same file)."""
     api_key = current_app.config.get("SENDGRID_API_KEY")
     if not api_key:
-        _write(outbox_dir(), message)
+        _write(outbox_dir(), message, key)
         log.info("mail written to outbox (no SENDGRID_API_KEY): %s", message.subject)
-        return True
+        return
     try:
-        _send_with_sendgrid(message, api_key, current_app.config.get("SENDGRID_API_HOST"))
-    except Exception as exc:  # any failure of the provider must not lose the message
-        failed = outbox_dir() / "failed"
-        failed.mkdir(exist_ok=True)
-        _write(failed, message)
-        log.error("mail not sent, saved for retry: %s (%s)", message.subject, type(exc).__name__)
-        return False
-    return True
+        _send_with_sendgrid(message, key, api_key, current_app.config.get("SENDGRID_API_HOST"))
+    except SendError:
+        raise
+    except Exception as exc:  # any failure of the provider is a reason to try again later
+        status = getattr(exc, "status_code", None) or getattr(exc, "code", None)
+        reason = f"SendGrid answered {status}" if status else f"{type(exc).__name__}: {exc}"
+        raise SendError(reason[:300]) from exc
 
 
-def _send_with_sendgrid(message: Message, api_key: str, host: str | None) -> None:
-    from sendgrid import SendGridAPIClient
-    from sendgrid.helpers.mail import Mail
+def _send_with_sendgrid(message: Message, key: str, api_key: str, host: str | None) -> None:
+    from sendgrid import (
+        SendGridAPIClient,
+    )  # lazy: only where a key is set; the client is slow to import
+    from sendgrid.helpers.mail import CustomArg, Header, Mail  # lazy: as above
 
     client = (
         SendGridAPIClient(api_key=api_key, host=host)
         if host
         else SendGridAPIClient(api_key=api_key)
     )
-    client.client.timeout = SEND_TIMEOUT  # a provider that hangs must not hold the request
+    client.client.timeout = SEND_TIMEOUT  # a provider that hangs must not hold the worker
     mail = Mail(
         from_email=message.sender,
         to_emails=message.to,
@@ -150,67 +267,16 @@ def _send_with_sendgrid(message: Message, api_key: str, host: str | None) -> Non
         plain_text_content=message.text,
         html_content=message.html,
     )
+    for name, value in message.headers.items():
+        mail.add_header(Header(name, value))
+    mail.add_header(Header(KEY_HEADER, key))
+    mail.add_custom_arg(CustomArg(KEY_ARG, key))
     response = client.send(mail)
     if response.status_code >= 300:
-        raise RuntimeError(f"SendGrid answered {response.status_code}")
+        raise SendError(f"SendGrid answered {response.status_code}")
 
 
-def _write(folder: Path, message: Message) -> Path:
-    name = f"{secrets.token_hex(8)}.json"
-    path = folder / name
+def _write(folder: Path, message: Message, key: str) -> Path:
+    path = folder / f"{key}.json"
     path.write_text(json.dumps(asdict(message), ensure_ascii=False, indent=1), encoding="utf-8")
     return path
-
-
-def retry_failed() -> tuple[int, int]:
-    """Send again every message saved after a failure. Returns (sent, still failing)."""
-    failed = outbox_dir() / "failed"
-    sent = kept = 0
-    for path in sorted(failed.glob("*.json")) if failed.exists() else []:
-        message = Message(**json.loads(path.read_text(encoding="utf-8")))
-        path.unlink()
-        if deliver(message):
-            sent += 1
-        else:
-            kept += 1
-    return sent, kept
-
-
-def flush() -> None:
-    """Send what is queued (called after a commit)."""
-    if not has_app_context():
-        return
-    pending = g.pop("_mail_queue", None) or []
-    for message in pending:
-        deliver(message)
-
-
-def discard() -> None:
-    if has_app_context():
-        g.pop("_mail_queue", None)
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    flush()
-
-
-@event.listens_for(Session, "after_soft_rollback")
-def _after_rollback(session: Session, previous_transaction) -> None:
-    discard()
-
-
-mail_cli = AppGroup("mail", help="Outgoing e-mail.")
-
-
-@mail_cli.command("retry")
-def retry_command() -> None:
-    """Send again the messages that failed to go out."""
-    sent, kept = retry_failed()
-    click.echo(f"{sent} sent, {kept} still failing")
-    if kept:
-        raise SystemExit(1)
-
-
-#: Registered by cli.register().
-COMMANDS = [mail_cli]

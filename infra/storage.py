@@ -9,6 +9,8 @@ stored under a random name in ``UPLOAD_DIR``.
 
 Attachments and the formal reviews' signed PDFs both go through here: one content check, one
 atomic write, one hash, one way to send them back (``core.web.download``).
+Files the site makes itself (the exports made by a job) are written here too, with
+:func:`write_generated`, in a subfolder (``folder="exports"``).
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import os
 import re
 import secrets
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -48,6 +51,8 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 5000
 
 _STORED_NAME = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
+#: Subfolders of UPLOAD_DIR for generated files (``exports``).
+_FOLDER = re.compile(r"[a-z]{1,32}")
 
 
 class UploadError(ValueError):
@@ -195,22 +200,62 @@ def save(
     )
 
 
-def path_for(stored_name: str) -> Path:
-    """The file of a stored upload; refuses anything but a name :func:`save` made."""
+def path_for(stored_name: str, *, folder: str | None = None) -> Path:
+    """The file of a stored upload (or, in ``folder``, of a generated file); refuses anything
+    but a name :func:`save` or :func:`write_generated` made."""
     if not _STORED_NAME.fullmatch(stored_name or ""):
         raise FileNotFoundError(stored_name)
-    return upload_dir() / stored_name
+    if folder is None:
+        return upload_dir() / stored_name
+    return _generated_dir(folder) / stored_name
 
 
-def delete(stored_name: str) -> None:
+def _generated_dir(folder: str) -> Path:
+    if not _FOLDER.fullmatch(folder):
+        raise FileNotFoundError(folder)
+    path = upload_dir() / folder
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def write_generated(
+    folder: str, extension: str, write: Callable[[IO[bytes]], None]
+) -> tuple[str, int]:
+    """Store a file the site makes itself (an export) under a random name in ``folder``:
+    ``write`` is handed the open file and writes it as it goes (never whole in memory); the
+    file appears under its name only once complete. Returns (stored name, size)."""
+    stored_name = f"{secrets.token_hex(16)}.{extension}"
+    target = path_for(stored_name, folder=folder)
+    partial = target.with_name(target.name + ".partial")
+    try:
+        with open(partial, "xb") as out:
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(partial, 0o640)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return stored_name, target.stat().st_size
+
+
+def delete(stored_name: str, *, folder: str | None = None) -> None:
     with contextlib.suppress(FileNotFoundError):
-        path_for(stored_name).unlink(missing_ok=True)
+        path_for(stored_name, folder=folder).unlink(missing_ok=True)
 
 
-def send(stored_name: str, *, filename: str, content_type: str, inline: bool = False):
+def send(
+    stored_name: str,
+    *,
+    filename: str,
+    content_type: str,
+    inline: bool = False,
+    folder: str | None = None,
+):
     """A response with the stored file, as a download unless ``inline`` (PDF and images)."""
     try:
-        path = path_for(stored_name)
+        path = path_for(stored_name, folder=folder)
     except FileNotFoundError:
         refuse(404)
     if not path.exists():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import AnyOf, DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import AnyOf, InputRequired, ValidationError
 
-from auth.forms import LocalityMixin, NewPasswordForm, not_an_authority, tidy
+from auth.forms import LocalityMixin, NewPasswordForm, display_name_field, full_name_field
 from auth.services import OPTIONAL_PURPOSES
 
 # Each language in its own name, so a reader finds theirs whatever the page language.
@@ -15,24 +15,8 @@ LANGUAGE_CHOICES = [SelectChoice("vi", "Tiếng Việt"), SelectChoice("en", "En
 
 
 class ProfileForm(LocalityMixin, FlaskForm):
-    full_name = StringField(
-        _l("Full name"),
-        filters=[tidy],
-        validators=[
-            DataRequired(message=_l("Enter your full name.")),
-            Length(max=120, message=_l("Use at most %(max)d characters.")),
-        ],
-        render_kw={"autocomplete": "name"},
-    )
-    display_name = StringField(
-        _l("Public display name"),
-        filters=[tidy],
-        validators=[
-            Optional(),
-            Length(max=120, message=_l("Use at most %(max)d characters.")),
-            not_an_authority,
-        ],
-    )
+    full_name = full_name_field()
+    display_name = display_name_field(_l("Public display name"))
     locality = StringField(
         _l("Where you live"),
         filters=[lambda v: v.strip() if isinstance(v, str) else v],

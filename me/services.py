@@ -15,6 +15,7 @@ from audit.models import AuditEvent
 from auth.models import User
 from consultations.models import Flag, Opinion, OpinionRevision
 from core.extensions import db
+from notifications.models import Follow, Notification, NotificationSetting
 
 
 def _when(dt: datetime | None) -> str | None:
@@ -184,6 +185,37 @@ def personal_data(user: User) -> dict[str, Any]:
             }
             for e in events
         ],
+        "following": [
+            {
+                "consultation_id": f.consultation_id,
+                "locality": f.locality.code if f.locality else None,
+                "since": _when(f.created_at),
+            }
+            for f in db.session.scalars(
+                select(Follow).where(Follow.user_id == user.id).order_by(Follow.id)
+            )
+        ],
+        "notification_settings": {
+            s.type: s.frequency
+            for s in db.session.scalars(
+                select(NotificationSetting).where(NotificationSetting.user_id == user.id)
+            )
+        },
+        "notifications": [
+            {
+                "type": n.type,
+                "consultation_id": n.consultation_id,
+                "opinion_id": n.opinion_id,
+                "at": _when(n.created_at),
+                "read_at": _when(n.read_at),
+                "emailed_at": _when(n.emailed_at),
+            }
+            for n in db.session.scalars(
+                select(Notification)
+                .where(Notification.user_id == user.id)
+                .order_by(Notification.id)
+            )
+        ],
     }
 
 
@@ -210,6 +242,7 @@ def personal_data_csv(data: dict[str, Any]) -> str:
 
     emit("about", 1, data["about"])
     emit("user", 1, data["user"])
+    emit("notification_settings", 1, data["notification_settings"])
     for section in (
         "consents",
         "opinions",
@@ -217,6 +250,8 @@ def personal_data_csv(data: dict[str, Any]) -> str:
         "flags",
         "offline_opinions_entered",
         "activity",
+        "following",
+        "notifications",
     ):
         for i, row in enumerate(data[section], 1):
             emit(section, i, row)

@@ -24,6 +24,7 @@ from core.textutil import clean_text
 from core.timeutil import utcnow
 from infra import mail
 from moderation.forms import OUTCOME_LABELS
+from notifications import services as notifications
 
 REASON_MAX = 1000
 EXPLANATION_MAX = 10_000
@@ -72,6 +73,8 @@ def _mail_author(template: str, opinion: Opinion, **context: Any) -> None:
     author = opinion.author
     if author is None or not author.email or not author.is_active:
         return  # offline opinions and deleted accounts have no one to write to
+    if not notifications.account_mail_wanted(author, template):
+        return  # the author chose a digest, or no e-mail, for this (notifications/)
     mail.queue(
         template,
         to=author.email,
@@ -83,6 +86,47 @@ def _mail_author(template: str, opinion: Opinion, **context: Any) -> None:
         outcome_labels=OUTCOME_LABELS,
         **context,
     )
+
+
+def _mail_authors_answered(ops: list[Opinion], response: Response) -> None:
+    """Tell each author of ``ops`` the answer: one outbox row each, written in this
+    transaction and rendered by the worker (a group answer may hold thousands)."""
+    author_ids = {op.author_id for op in ops if op.author_id is not None}
+    emails = dict(
+        db.session.execute(
+            select(User.id, User.email).where(User.id.in_(author_ids), User.email.is_not(None))
+        ).all()
+    )
+    mail.queue_later(
+        "opinion_answered",
+        [
+            (emails[op.author_id], {"opinion_id": op.id, "response_id": response.id})
+            for op in ops
+            if op.author_id in emails
+        ],
+    )
+
+
+@mail.builder("opinion_answered")
+def _answered_mail(opinion_id: int, response_id: int) -> dict[str, Any] | None:
+    """The answer to one opinion, as its author is to read it (built by the worker)."""
+    opinion = db.session.get(Opinion, opinion_id)
+    response = db.session.get(Response, response_id)
+    author = opinion.author if opinion is not None else None
+    if response is None or author is None or not author.email or not author.is_active:
+        return None  # offline opinions and deleted accounts have no one to write to
+    if not notifications.account_mail_wanted(author, "opinion_answered"):
+        return None  # the author chose a digest, or no e-mail, for this (notifications/)
+    return {
+        "to": author.email,
+        "locale": author.locale,
+        "user": author,
+        "opinion": opinion,
+        "consultation": opinion.consultation,
+        "section": opinion.section,
+        "outcome_labels": OUTCOME_LABELS,
+        "response": response,
+    }
 
 
 def hide_opinion(op: Opinion, *, by: User, reason: str | None) -> Opinion:
@@ -121,6 +165,7 @@ def hide_opinion(op: Opinion, *, by: User, reason: str | None) -> Opinion:
         reason=reason,
         flags_resolved=resolved,
     )
+    notifications.opinion_moderated(op, by=by, detail="hidden")
     _mail_author("opinion_hidden", op, reason=reason)
     return op
 
@@ -147,6 +192,7 @@ def restore_opinion(op: Opinion, *, by: User) -> Opinion:
             hidden_reason=previous,
             flags_resolved=resolved,
         )
+        notifications.opinion_moderated(op, by=by, detail="restored")
         _mail_author("opinion_restored", op)
         return op
     if op.status == OpinionStatus.published:
@@ -264,8 +310,8 @@ def respond(
             old_response_id=old,
             new_response_id=response.id,
         )
-    for op in ops:
-        _mail_author("opinion_answered", op, response=response)
+    notifications.opinions_answered(ops, by=by)
+    _mail_authors_answered(ops, response)
     return response
 
 

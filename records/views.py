@@ -32,6 +32,7 @@ from core.web import (
     refuse,
     submitted,
 )
+from exportjobs import views as export_jobs
 from infra import storage
 from records import bp
 from records import services as reviewing
@@ -265,6 +266,9 @@ def export(consultation_id: int, fmt: str):
         refuse(404)  # a draft is hidden as on its public page
     if not can.can_export(current_user, c):
         refuse(403)
+    if exports.runs_as_job(c, fmt):
+        # Too heavy for a web worker: made by a job into storage, a progress page meanwhile.
+        return export_jobs.respond(c, fmt, filename=_file_name(OPINIONS_NAME, c, fmt))
     if fmt in ("csv", "json"):
         chunks = exports.csv_chunks if fmt == "csv" else exports.json_chunks
         return _document(_streamed(chunks, c.id), c, OPINIONS_NAME, fmt, public=False)

@@ -228,8 +228,36 @@
     input.addEventListener("focus", () => { if (results.length && chosenLabel === null) draw(); });
   }
 
+  // An export made in the background: follow its progress without reloading the page (the
+  // page reloads itself only without JavaScript), then fetch the file once it is ready.
+  function exportProgress(box) {
+    const bar = box.querySelector("progress");
+    const count = box.querySelector("[data-count]");
+    const poll = () => {
+      fetch(box.dataset.statusUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then((response) => (response.ok ? response.json() : Promise.reject(response.status)))
+        .then((job) => {
+          if (job.status === "done") {
+            count.textContent = box.dataset.ready;
+            bar.value = bar.max;
+            window.location.href = box.dataset.downloadUrl;
+          } else if (job.status === "queued" || job.status === "running") {
+            bar.max = job.total || 1;
+            bar.value = job.done;
+            count.textContent = job.text;
+            setTimeout(poll, 2000);
+          } else {
+            window.location.reload(); // failed (the page offers a retry) or gone
+          }
+        })
+        .catch(() => { setTimeout(() => window.location.reload(), 3000); });
+    };
+    setTimeout(poll, 1500);
+  }
+
   function start() {
     errorSummary();
+    document.querySelectorAll("[data-export-progress]").forEach(exportProgress);
     document.querySelectorAll("[data-locality-picker]").forEach(localityPicker);
     document.querySelectorAll("textarea[maxlength]").forEach(addCounter);
     document.addEventListener("submit", confirmSubmit);
@@ -242,6 +270,18 @@
     document.querySelectorAll("[data-print]").forEach((button) => {
       button.hidden = false;
       button.addEventListener("click", () => window.print());
+    });
+    // "Copy the link": shown only with JavaScript; without it the link is there to select.
+    document.querySelectorAll("[data-copy]").forEach((button) => {
+      const field = document.getElementById(button.dataset.copy);
+      if (!field) return;
+      button.hidden = false;
+      button.addEventListener("click", () => {
+        const done = () => { button.textContent = button.dataset.copied; };
+        field.select();
+        if (navigator.clipboard) navigator.clipboard.writeText(field.value).then(done, () => {});
+        else if (document.execCommand("copy")) done();
+      });
     });
   }
 

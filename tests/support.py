@@ -13,8 +13,10 @@ import json
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +69,9 @@ def new_app(database_url: tuple[str, dict], tmp_path: Path, **config: Any) -> Fl
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "BASE_URL": "http://localhost",
         "RATELIMIT_ENABLED": False,
+        # Jobs run where they are enqueued (Huey's immediate mode); the worker's own tests
+        # use a real store and `worker --burst`.
+        "QUEUE_IMMEDIATE": True,
         # Assertions read English; tests of the Vietnamese default set it back (see
         # test_auth_language.py), and a `lang` cookie or User.locale still wins.
         "BABEL_DEFAULT_LOCALE": "en",
@@ -345,3 +350,114 @@ def opinions_of_every_kind(app, make: Maker) -> tuple[int, dict[str, int]]:
         withdrawn.status, withdrawn.withdrawn_at = OpinionStatus.withdrawn, utcnow()
         db.session.commit()
     return cid, ids
+
+
+# --- a fake SendGrid ------------------------------------------------------------------------------
+
+
+class FakeSendGrid:
+    """SendGrid's mail-send endpoint on 127.0.0.1, for the real client. It can be slowed
+    (``delay``: it takes the message, then waits before answering, until ``release`` is set),
+    made to fail (``status``, or ``fail_next`` answers of 500) and it dedupes by the
+    idempotency key, as "at most once delivered": ``delivered`` holds one message per key,
+    ``requests`` every request."""
+
+    KEY_ARG = "gopy_message_key"
+
+    def __init__(self):
+        self.requests: list[dict] = []
+        self.delivered: dict[str, dict] = {}
+        self.status = 202
+        self.fail_next = 0
+        self.delay = 0.0
+        self.release = threading.Event()
+        self.received = threading.Event()
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length))
+                with fake.lock:
+                    status = fake.status
+                    if fake.fail_next > 0:
+                        fake.fail_next -= 1
+                        status = 500
+                    fake.requests.append(
+                        {"path": self.path, "auth": self.headers.get("Authorization"), "json": body}
+                    )
+                    key = (body.get("custom_args") or {}).get(fake.KEY_ARG) or secrets.token_hex(8)
+                    if status < 300 and self.path == "/v3/mail/send":
+                        fake.delivered.setdefault(key, body)
+                fake.received.set()
+                if fake.delay:
+                    fake.release.wait(fake.delay)
+                payload = b"" if status < 300 else b'{"errors":[{"message":"down"}]}'
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except OSError:  # the client gave up (timeout) or was killed
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+            block_on_close = False
+
+        self.server = Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def sent(self) -> list[dict]:
+        return [r for r in self.requests if r["path"] == "/v3/mail/send"]
+
+    def start(self) -> FakeSendGrid:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+def sendgrid_env(monkeypatch, fake: FakeSendGrid) -> None:
+    """Point the apps created after this at ``fake``."""
+    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test-key")
+    monkeypatch.setenv("SENDGRID_API_HOST", fake.url)
+
+
+# --- notifications -----------------------------------------------------------------------------
+
+
+def grant_notifications(app, user_id: int) -> None:
+    """Give a seeded user the ``notifications`` consent (none of them has it)."""
+    from auth.models import Consent, User
+    from auth.services import NOTIFICATIONS
+
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        user.consents.append(Consent(purpose=NOTIFICATIONS, text_version="test"))
+        db.session.commit()
+
+
+def notifications_of(app, user_id: int) -> list:
+    """(type, detail, consultation_id, mailed) of a user's notifications, oldest first."""
+    from notifications.models import Notification
+
+    with app.app_context():
+        return [
+            (n.type, n.detail, n.consultation_id, n.mailed)
+            for n in db.session.scalars(
+                sa.select(Notification)
+                .where(Notification.user_id == user_id)
+                .order_by(Notification.id)
+            )
+        ]

@@ -121,6 +121,7 @@ def test_migrations_install_the_triggers(database_url, tmp_path):
     app = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": "t",
             "SQLALCHEMY_DATABASE_URI": url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

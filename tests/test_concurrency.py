@@ -56,6 +56,8 @@ def server_config(url: str, engine_options: dict, tmp_path: Path) -> dict:
         "BASE_URL": "http://127.0.0.1",
         "RATELIMIT_ENABLED": False,
         "SENDGRID_API_KEY": None,
+        # Jobs wait in a queue of the test's own (nothing here reads the mail).
+        "QUEUE_URL": f"sqlite:///{tmp_path / 'queue.sqlite'}",
     }
 
 

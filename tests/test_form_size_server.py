@@ -116,7 +116,7 @@ def stored_drafts(server: Server) -> list[str]:
     from consultations.models import Consultation
     from consultations.services import draft_text
 
-    app = create_app({**server.config, "TESTING": True})
+    app = create_app({**server.config, "TESTING": True, "QUEUE_IMMEDIATE": True})
     with app.app_context():
         try:
             return [

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from support import outbox
+import sqlalchemy as sa
+from support import FakeSendGrid, outbox, sendgrid_env
 
-from infra import mail
+from core.extensions import db
+from infra.mail import KEY_ARG, KEY_HEADER
+from outbox.cli import import_failed_files
+from outbox.models import OutboxMessage
 
 REGISTRATION = {
     "email": "ong.ba@example.vn",
@@ -21,51 +23,12 @@ REGISTRATION = {
 }
 
 
-class FakeSendGrid:
-    def __init__(self):
-        self.requests: list[dict] = []
-        self.status = 202
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                body = self.rfile.read(length)
-                fake.requests.append(
-                    {
-                        "path": self.path,
-                        "auth": self.headers.get("Authorization"),
-                        "json": json.loads(body),
-                    }
-                )
-                self.send_response(fake.status)
-                payload = b"" if fake.status < 300 else b'{"errors":[{"message":"down"}]}'
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def sent(self) -> list[dict]:
-        return [r for r in self.requests if r["path"] == "/v3/mail/send"]
-
-
 @pytest.fixture
 def fake_sendgrid(monkeypatch):
-    fake = FakeSendGrid()
-    fake.thread.start()
-    monkeypatch.setenv("SENDGRID_API_KEY", "SG.test-key")
-    monkeypatch.setenv("SENDGRID_API_HOST", fake.url)
+    fake = FakeSendGrid().start()
+    sendgrid_env(monkeypatch, fake)
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
-    fake.thread.join(timeout=5)
+    fake.stop()
 
 
 @pytest.fixture
@@ -77,6 +40,13 @@ def sg_app(fake_sendgrid, app, world):
 
 def _failed_dir(app) -> Path:
     return Path(app.config["OUTBOX_DIR"]) / "failed"
+
+
+def _rows(app) -> list[OutboxMessage]:
+    with app.app_context():
+        rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        db.session.expunge_all()
+        return rows
 
 
 def test_registration_mail_goes_through_sendgrid(sg_app, fake_sendgrid, client):
@@ -91,6 +61,13 @@ def test_registration_mail_goes_through_sendgrid(sg_app, fake_sendgrid, client):
     assert "http://localhost/auth/verify/" in contents["text/plain"]
     assert "http://localhost/auth/verify/" in contents["text/html"]
     assert message["from"]["email"] == "no-reply@gopy.local"
+    # The idempotency key travels as a header and as SendGrid custom_args.
+    [row] = _rows(sg_app)
+    assert message["headers"][KEY_HEADER] == row.idempotency_key
+    assert message["custom_args"] == {KEY_ARG: row.idempotency_key}
+    assert row.status == "sent"
+    assert row.sent_at is not None
+    assert row.attempts == 1
     # Nothing went to the outbox folder: the provider took it.
     assert outbox(sg_app) == []
 
@@ -103,34 +80,48 @@ def test_provider_failure_keeps_the_message_for_retry(sg_app, fake_sendgrid, cli
     assert response.headers["Location"].endswith("/auth/registered")
     assert client.get("/auth/registered").status_code == 200
     assert len(fake_sendgrid.sent()) == 1
-    saved = list(_failed_dir(sg_app).glob("*.json"))
-    assert len(saved) == 1
-    kept = json.loads(saved[0].read_text(encoding="utf-8"))
-    assert kept["to"] == "ong.ba@example.vn"
-    assert "/auth/verify/" in kept["text"]
+    [row] = _rows(sg_app)
+    assert row.recipient == "ong.ba@example.vn"
+    assert "/auth/verify/" in row.text
+    assert (row.status, row.attempts, row.last_error) == ("pending", 1, "SendGrid answered 500")
 
     # Still down: the retry keeps it and says so.
     result = runner.invoke(args=["mail", "retry"])
     assert result.exit_code == 1
     assert "0 sent, 1 still failing" in result.output
-    assert len(list(_failed_dir(sg_app).glob("*.json"))) == 1
+    assert _rows(sg_app)[0].attempts == 2
 
     fake_sendgrid.status = 202
     result = runner.invoke(args=["mail", "retry"])
     assert result.exit_code == 0, result.output
     assert "1 sent, 0 still failing" in result.output
-    assert list(_failed_dir(sg_app).glob("*.json")) == []
+    assert _rows(sg_app)[0].status == "sent"
     last = fake_sendgrid.sent()[-1]["json"]
     assert last["personalizations"][0]["to"] == [{"email": "ong.ba@example.vn"}]
     assert "/auth/verify/" in {c["type"]: c["value"] for c in last["content"]}["text/plain"]
+    # Three requests, one message: the same key each time.
+    assert len(fake_sendgrid.delivered) == 1
+    assert len({r["json"]["custom_args"][KEY_ARG] for r in fake_sendgrid.sent()}) == 1
 
 
-def test_retry_failed_function(sg_app, fake_sendgrid, client):
-    fake_sendgrid.status = 503
-    client.post("/auth/reset", data={"email": "resident@example.vn"})
-    fake_sendgrid.status = 202
+def test_files_saved_by_the_older_version_are_sent_by_mail_retry(sg_app, runner):
+    folder = _failed_dir(sg_app)
+    folder.mkdir(parents=True)
+    old = {"to": "a@example.vn", "subject": "S", "text": "T", "html": "<p>T</p>", "sender": "x@y"}
+    (folder / "0a1b.json").write_text(json.dumps(old), encoding="utf-8")
     with sg_app.app_context():
-        assert mail.retry_failed() == (1, 0)
-    assert [r["json"]["subject"] for r in fake_sendgrid.sent()] == [
-        "Choose a new password for Góp ý"
-    ] * 2
+        assert import_failed_files() == 1
+    assert list(folder.glob("*.json")) == []
+    [row] = _rows(sg_app)
+    assert (row.recipient, row.status, row.kind) == ("a@example.vn", "failed", "account")
+
+
+def test_mail_retry_imports_and_sends_old_files(sg_app, fake_sendgrid, runner):
+    folder = _failed_dir(sg_app)
+    folder.mkdir(parents=True)
+    old = {"to": "b@example.vn", "subject": "S", "text": "T", "html": "<p>T</p>", "sender": "x@y"}
+    (folder / "0a1c.json").write_text(json.dumps(old), encoding="utf-8")
+    result = runner.invoke(args=["mail", "retry"])
+    assert result.exit_code == 0, result.output
+    assert "1 sent, 0 still failing" in result.output
+    assert [r["json"]["subject"] for r in fake_sendgrid.sent()] == ["S"]

@@ -60,6 +60,7 @@ def bare_app(database_url, tmp_path):
     app = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": secrets.token_hex(8),
             "SQLALCHEMY_DATABASE_URI": url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

@@ -28,6 +28,7 @@ from support import ROLES, Maker, dispose, new_app, seed_world
 from app import create_app
 from consultations.models import Attachment, Opinion, Review, Section
 from core.extensions import db
+from outbox.models import OutboxMessage
 
 ALL = ["anonymous", *ROLES]
 STAFF = {"official", "moderator", "reviewer"}
@@ -58,6 +59,9 @@ class Case(NamedTuple):
 
 
 EXPORT = "/consultations/<int:consultation_id>/export.<any(csv, xlsx, json, docx, pdf):fmt>"
+EXPORT_PROGRESS = (
+    "/consultations/<int:consultation_id>/exports/<any(csv, xlsx, json, docx, pdf):fmt>/progress"
+)
 
 # (rule, method) -> the cases that exercise it.
 MATRIX: dict[tuple[str, str], list[Case]] = {
@@ -276,12 +280,45 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
         Case("/consultations/{draft}/export.csv", DRAFT_LOGIN),
         Case("/consultations/{draft}/export.xlsx", DRAFT_LOGIN),
     ],
+    # An export made by a job (exportjobs/): its progress and its retry, as the export itself.
+    (EXPORT + "/retry", "POST"): [
+        Case("/consultations/{closed}/export.pdf/retry", expect(STAFF), {}),
+        Case("/consultations/{draft}/export.pdf/retry", DRAFT_LOGIN, {}),
+    ],
+    (EXPORT_PROGRESS, "GET"): [
+        Case("/consultations/{closed}/exports/pdf/progress", expect(STAFF)),
+        Case("/consultations/{draft}/exports/csv/progress", DRAFT_LOGIN),
+    ],
     # --- the audit trail: reviewers and admins of the locality ----------------------------------
     ("/audit/", "GET"): [Case("/audit/?locality=00004", expect({"reviewer", "admin"}))],
     ("/audit/export.csv", "GET"): [
         Case("/audit/export.csv?locality=00004", expect({"reviewer", "admin"})),
         Case("/audit/export.csv", expect({"reviewer", "admin"})),
     ],
+    # --- the outbox of mail: admins only ----------------------------------------------------------
+    ("/admin/mail", "GET"): [Case("/admin/mail", expect({"admin"}))],
+    ("/admin/mail/<int:message_id>/send", "POST"): [
+        Case("/admin/mail/{outbox_message}/send", expect({"admin"}), {})
+    ],
+    # --- following and notifications: anyone logged in; a draft is not followed (409) ------------
+    ("/consultations/<int:consultation_id>/follow", "POST"): [
+        Case("/consultations/{open}/follow", LOGGED_IN, {}),
+        Case("/consultations/{draft}/follow", DRAFT_LOGIN, {}),
+    ],
+    ("/consultations/<int:consultation_id>/unfollow", "POST"): [
+        Case("/consultations/{open}/unfollow", LOGGED_IN, {}),
+        Case("/consultations/{draft}/unfollow", DRAFT_LOGIN, {}),
+    ],
+    ("/localities/<code>/follow", "POST"): [Case("/localities/00004/follow", LOGGED_IN, {})],
+    ("/localities/<code>/unfollow", "POST"): [Case("/localities/00004/unfollow", LOGGED_IN, {})],
+    ("/me/following", "GET"): [Case("/me/following", LOGGED_IN)],
+    ("/me/notifications", "GET"): [Case("/me/notifications", LOGGED_IN)],
+    ("/me/notifications/read", "POST"): [Case("/me/notifications/read", LOGGED_IN, {})],
+    ("/me/notifications/settings", "GET"): [Case("/me/notifications/settings", LOGGED_IN)],
+    ("/me/notifications/settings", "POST"): [Case("/me/notifications/settings", LOGGED_IN, {})],
+    # The signed link of a notification mail is the key: no login (RFC 8058 one-click).
+    ("/unsubscribe/<token>", "GET"): [Case("/unsubscribe/{unsubscribe_token}", EVERYONE)],
+    ("/unsubscribe/<token>", "POST"): [Case("/unsubscribe/{unsubscribe_token}", EVERYONE, {})],
 }
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}
@@ -289,7 +326,14 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 
 def _routes() -> list[tuple[str, str]]:
     """(rule, method) for every rule of the application but ``static``."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "QUEUE_IMMEDIATE": True,
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+        }
+    )
     return sorted(
         (rule.rule, method)
         for rule in app.url_map.iter_rules()
@@ -368,11 +412,14 @@ def _seed_targets(app, world) -> dict:
     ids["open_attachment"] = _upload(app, world, ids["open"])
     ids["draft_attachment"] = _upload(app, world, ids["draft"])
     with app.test_request_context():
+        from werkzeug.datastructures import FileStorage
+
         from auth import email as auth_email
         from auth.models import User
         from consultations.models import Consultation, Outcome
-        from consultations.record import add_review, publish_record
+        from consultations.record import publish_record
         from moderation.services import respond
+        from records.services import add_review
 
         reviewer = db.session.get(User, world.ids["reviewer"])
         for key, cid in (("closed_review", ids["closed"]), ("concluded_review", concluded)):
@@ -380,8 +427,9 @@ def _seed_targets(app, world) -> dict:
                 db.session.get(Consultation, cid),
                 by=reviewer,
                 body="Ủy ban MTTQ phường đồng thuận với dự thảo.",
-                filename="phan-bien.pdf",
-                data=PDF,
+                attachment=FileStorage(
+                    io.BytesIO(PDF), filename="phan-bien.pdf", content_type="application/pdf"
+                ),
             )
             db.session.flush()
             ids[key] = review.id
@@ -405,6 +453,9 @@ def _seed_targets(app, world) -> dict:
         ids["verify_token"] = auth_email.make_verify_token(
             db.session.get(User, world.ids["unverified"])
         )
+        from notifications.mailing import unsubscribe_token
+
+        ids["unsubscribe_token"] = unsubscribe_token(world.ids["resident"], "closing_soon")
         ids["reset_token"] = auth_email.make_reset_token(
             db.session.get(User, world.ids["resident"])
         )
@@ -417,6 +468,8 @@ def _seed_targets(app, world) -> dict:
         ids["tracking"] = db.session.get(Opinion, ids["opinion"]).tracking_number
         # A number that names no opinion the public may see.
         ids["draft_tracking"] = "YK-1999-000001"
+        # A receipt in the outbox (every opinion posted online writes one).
+        ids["outbox_message"] = db.session.scalar(sa.select(sa.func.min(OutboxMessage.id)))
     return ids
 
 

@@ -24,7 +24,7 @@ MODERATOR = "moderator@example.vn"
 
 
 def _app(config: dict):
-    return create_app({**config, "TESTING": True})
+    return create_app({**config, "TESTING": True, "QUEUE_IMMEDIATE": True})
 
 
 def _setup(config: dict, residents: int):
@@ -303,3 +303,124 @@ def test_parallel_edits_and_withdraw_keep_the_whole_history(served):
         assert chain[0] == "Bản gốc."
         assert len(chain) == len(edited) + 1, (chain, edited)
         assert sorted(chain[1:]) == sorted(edited), (chain, edited)
+
+
+def _closing_consultation(config: dict, seconds: float) -> tuple[int, object]:
+    """A new open consultation that closes by itself ``seconds`` from now."""
+    from auth.models import User
+    from consultations import services
+    from consultations.models import Category, Kind
+    from core.timeutil import utcnow
+
+    app = _app(config)
+    with app.test_request_context():
+        official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
+        now = utcnow()
+        c = services.create_consultation(
+            by=official,
+            locality=official.locality,
+            title="Quy định về chợ đêm",
+            summary="Lấy ý kiến.",
+            kind=Kind.comment,
+            category=Category.other,
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=40),
+            text="Điều 1. Phạm vi\nNội dung.",
+        )
+        services.open_consultation(c, by=official)
+        db.session.flush()
+        # Past MIN_COMMENT_DAYS on purpose: the closing instant is what this test is about.
+        c.closes_at = utcnow() + timedelta(seconds=seconds)
+        db.session.commit()
+        cid, closes_at = c.id, c.closes_at
+        db.session.remove()
+        db.engine.dispose()
+    return cid, closes_at
+
+
+def _answer_all(config: dict, cid: int) -> None:
+    from auth.models import User
+    from consultations.models import Opinion
+    from moderation import services as moderation
+
+    app = _app(config)
+    with app.test_request_context():
+        official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
+        ops = db.session.scalars(
+            sa.select(Opinion).where(Opinion.consultation_id == cid, Opinion.response_id.is_(None))
+        ).all()
+        if ops:
+            moderation.respond(list(ops), by=official, outcome="noted", explanation="Đã ghi nhận.")
+            db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+
+
+def _closing_round(config: dict, seeded, server) -> None:
+    """One round: six residents post until refused while a moderator publishes the moment the
+    consultation has closed."""
+    import time
+
+    from consultations.models import Opinion
+    from core.timeutil import utcnow
+
+    cid, closes_at = _closing_consultation(config, seconds=4)
+    page = f"/consultations/{cid}"
+    posters = [_logged_in(server.port, e, page) for e in seeded.emails[:6]]
+    publisher, ptoken = _logged_in(server.port, MODERATOR, page)
+
+    def poster(browser, token, n):
+        def run():
+            statuses = []
+            while True:
+                form = {
+                    "body": f"Ý kiến sát giờ {n}-{len(statuses)}.",
+                    "stance": "agree",
+                    "csrf_token": token,
+                }
+                statuses.append(browser.request("POST", f"{page}/opinions", form)[0])
+                if statuses[-1] == 409 or len(statuses) > 400:
+                    return statuses
+
+        return run
+
+    def publish():
+        time.sleep(max(0.0, (closes_at - utcnow()).total_seconds()))
+        form = {
+            "conclusion": "Tiếp thu các ý kiến.",
+            "signer_name": "Nguyễn Văn A",
+            "signer_title": "Chủ tịch",
+            "csrf_token": ptoken,
+        }
+        while True:
+            status = publisher.request("POST", f"{page}/record/publish", form)[0]
+            if status == 400:  # opinions of the last moments are not answered yet
+                _answer_all(config, cid)
+            elif status != 409:
+                return status
+
+    results = _fire([*(poster(b, t, n) for n, (b, t) in enumerate(posters)), publish])
+    assert results[-1] == 302, results[-1]
+    for statuses in results[:-1]:
+        assert set(statuses) <= {302, 409}, statuses
+        assert statuses[-1] == 409
+    result = _verify(config, cid)
+    assert result is not None
+    assert result.ok, result
+    late = _rows(
+        config,
+        sa.select(sa.func.count())
+        .select_from(Opinion)
+        .where(
+            Opinion.consultation_id == cid,
+            Opinion.created_at >= closes_at,
+        ),
+    )[0][0]
+    assert late == 0
+
+
+def test_opinions_posted_at_the_closing_instant_never_break_the_record(served):
+    """Every opinion stored is in the published record's hash, and none came after the close."""
+    config, seeded, server = served
+    for _round in range(3):
+        _closing_round(config, seeded, server)

@@ -46,6 +46,7 @@ def _make_app(database_url, tmp_path, storage: str, name: str):
     app = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": "test-shared-key",
             "SQLALCHEMY_DATABASE_URI": url,
             "SQLALCHEMY_ENGINE_OPTIONS": engine_options,

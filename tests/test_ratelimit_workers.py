@@ -36,6 +36,7 @@ def _serve(tmp_path, workers: int, **env: str) -> tuple[subprocess.Popen, int]:
         )
     }
     environ.update(SECRET_KEY="x" * 64, DATABASE_URL=f"sqlite:///{tmp_path / 'w.sqlite'}", **env)
+    environ.setdefault("QUEUE_URL", f"sqlite:///{tmp_path / 'queue.sqlite'}")
     proc = subprocess.Popen(
         [
             GUNICORN,

@@ -85,6 +85,7 @@ def test_sqlite_backup_restores_into_a_working_site(app, runner, make, tmp_path)
     restored = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": "t",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{restored_path}",
             "RATELIMIT_ENABLED": False,
@@ -99,6 +100,7 @@ def test_backup_refuses_an_unknown_database(tmp_path):
     app = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": "t",
             "RATELIMIT_ENABLED": False,
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'missing' / 'none.sqlite'}",
@@ -155,6 +157,7 @@ def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):
     app = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": "t",
             "SQLALCHEMY_DATABASE_URI": source_url,
             "RATELIMIT_ENABLED": False,

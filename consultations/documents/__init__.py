@@ -35,8 +35,8 @@ _LAZY = {
     "doc_opinions": "context",
     "document_context": "context",
     "build_document": "layout",
-    "opinion_columns": "layout",
-    "row_values": "layout",
+    "opinion_columns": "columns",
+    "row_values": "columns",
     "record_pdf": "pdf",
     "build_docx": "stream",
     "docx_chunks": "stream",
@@ -59,6 +59,7 @@ __all__ = [
 
 def __getattr__(name: str):
     if name in _LAZY:
+        # lazy: python-docx, lxml and WeasyPrint load with the first document asked for.
         value = getattr(importlib.import_module(f"consultations.documents.{_LAZY[name]}"), name)
         globals()[name] = value
         return value

@@ -6,14 +6,13 @@ from __future__ import annotations
 from flask import render_template
 
 from consultations import record as rec
+from consultations.documents.columns import opinion_columns
 from consultations.documents.context import document_context
-from consultations.documents.layout import opinion_columns
+from consultations.pdf import render_pdf
 
 
 def record_pdf(data: rec.RecordData, *, internal: bool = False) -> bytes:
     """The record (or, ``internal``, the full list of opinions) as a PDF rendered by WeasyPrint."""
-    from consultations.pdf import render_pdf
-
     header, widths = opinion_columns(internal)
     total = sum(widths)
     columns = [(label, round(100 * w / total, 2)) for label, w in zip(header, widths, strict=True)]

@@ -27,6 +27,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from consultations import record as rec
+from consultations.documents.columns import opinion_columns, row_values
 from consultations.documents.context import (
     DocOpinion,
     doc_items,
@@ -34,7 +35,7 @@ from consultations.documents.context import (
     document_context,
     section_labels,
 )
-from consultations.documents.layout import TABLE_PT, build_document, opinion_columns, row_values
+from consultations.documents.layout import TABLE_PT, build_document
 
 DOCUMENT_XML = "word/document.xml"
 #: Rows of opinions generated between two writes to the zip (and two chunks handed on).

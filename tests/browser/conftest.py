@@ -78,6 +78,7 @@ def live(tmp_path_factory) -> Iterator[Live]:
     app = create_app(
         {
             "TESTING": True,
+            "QUEUE_IMMEDIATE": True,  # jobs run where enqueued; no queue file in instance/
             "SECRET_KEY": "browser-" + secrets.token_hex(16),
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'gopy.sqlite'}",
             "OUTBOX_DIR": str(folder / "outbox"),

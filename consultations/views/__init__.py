@@ -1,0 +1,20 @@
+"""Consultations and opinions on the web, on the one ``consultations`` blueprint: the list
+(listing), the consultation page (here, rendered by page), the officials' forms (editing) and
+decisions (lifecycle), and the opinions (opinions). /track is in consultations/tracking.py."""
+
+from __future__ import annotations
+
+from consultations import bp, labels
+from consultations.views import editing, lifecycle, listing, opinions  # noqa: F401 - each adds its views to bp
+from consultations.views.common import visible
+from consultations.views.page import _render_show
+
+# ``{{ value|label }}`` on every page: the translated name of an enum value.
+bp.add_app_template_filter(labels.label, "label")
+
+
+@bp.get("/consultations/<int:consultation_id>")
+def show(consultation_id: int):
+    """Show a consultation, its draft and the opinions on it."""
+    # ``_render_show`` is looked up here, so a test can wrap it (tests/test_perf_caching.py).
+    return _render_show(visible(consultation_id))
