@@ -88,6 +88,6 @@ def test_the_queue_filter_takes_the_whole_row_on_a_phone(app, client, auth, worl
     make.opinion(make.consultation("open"))
     auth.login("moderator@example.vn")
     html = client.get("/moderation/").get_data(as_text=True)
-    assert '<div class="field wide">\n    <label for="filter-consultation">' in html
+    assert '<div class="field wide">\n<label for="filter-consultation">' in html
     css = Path(app.static_folder, "style.css").read_text(encoding="utf-8")
     assert ".filters .field.wide { grid-column: 1 / -1; }" in css
