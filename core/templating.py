@@ -3,6 +3,7 @@ dates and numbers."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, datetime
 
@@ -20,25 +21,31 @@ from core.i18n import LANGUAGES
 class Dedent(Extension):
     """Drop the indentation of the HTML templates' own lines when they are compiled (once):
     the browser ignores it, a phone on a weak signal pays for it (about a tenth of a page).
-    Line breaks stay, so no words run together; text e-mail (.txt) keeps its layout; a
-    literal <pre> or multi-line <textarea> in a template would keep its lines as written."""
+    Whitespace stays wherever there was some: a line after a block tag, whose newline
+    trim_blocks removes, keeps one space of its indentation, so no words run together. Text
+    e-mail (.txt) keeps its layout; a literal <pre> or <textarea> block is left as written."""
 
-    _INDENT = re.compile(r"^[ \t]+", re.M)
     _KEEP = re.compile(r"(<(pre|textarea)\b.*?</\2>)", re.S)
+
+    @staticmethod
+    def _dedent(text: str) -> str:
+        lines = text.split("\n")
+        out = [lines[0]]
+        for previous, line in itertools.pairwise(lines):
+            stripped = line.lstrip(" \t")
+            if stripped != line and previous.rstrip().endswith(("%}", "#}")):
+                stripped = " " + stripped  # the newline before it is trimmed: keep a space
+            out.append(stripped)
+        return "\n".join(out)
 
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         if not (name or "").endswith(".html"):
             return source
         parts = self._KEEP.split(source)
         # split() with two groups yields: text, whole kept block, tag name, text, …
-        out = []
-        for i, part in enumerate(parts):
-            kind = i % 3
-            if kind == 0:
-                out.append(self._INDENT.sub("", part))
-            elif kind == 1:
-                out.append(part)
-        return "".join(out)
+        return "".join(
+            self._dedent(part) if i % 3 == 0 else part for i, part in enumerate(parts) if i % 3 != 2
+        )
 
 
 class _Can:
