@@ -19,7 +19,9 @@ import commands
 import consultations.models
 import consultations.tally
 import consultations.tracking  # noqa: F401 - /track, on the consultations blueprint
+import decisions.models  # noqa: F401
 import exportjobs.models  # noqa: F401
+import households.models  # noqa: F401
 import localities.models  # noqa: F401
 import notifications.jobs  # the worker's schedule of sweeps and digests
 import notifications.models  # noqa: F401
@@ -33,7 +35,9 @@ from auth.views import bp as auth_bp
 from consultations.views import bp as consultations_bp
 from core import config, errors, http, i18n, pagecontext, templating
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from decisions.views import bp as decisions_bp
 from exportjobs.views import bp as exportjobs_bp
+from households.views import bp as households_bp
 from infra import caching, queue, ratelimits
 from localities import names as locality_names
 from localities.views import bp as localities_bp
@@ -121,6 +125,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attachments_bp)
     app.register_blueprint(notices_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(households_bp)
+    app.register_blueprint(decisions_bp)
     app.register_blueprint(outbox_bp)
     csrf.exempt(api_bp)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from auth.models import Role
-from consultations.enums import OpinionStatus, Status
+from consultations.enums import Kind, OpinionStatus, Status
 
 if TYPE_CHECKING:
     from consultations.models import Consultation, Opinion
+    from households.models import Household
     from localities.models import Locality
 
 
@@ -254,9 +255,9 @@ def can_read_record(user: Any, c: Consultation) -> bool:
 
 
 def is_open_to_publishing(c: Consultation) -> bool:
-    """The record is published once, after the close (publishing concludes the consultation)."""
-
-    return c.status == Status.closed
+    """The record is published once, after the close (publishing concludes the consultation);
+    a decide consultation's once its results are published, for the record includes them."""
+    return c.status == Status.closed and (not is_decided_by_vote(c) or has_published_results(c))
 
 
 def can_publish_record(user: Any, c: Consultation) -> bool:
@@ -333,6 +334,108 @@ def can_follow(user: Any, c: Consultation) -> bool:
 def can_follow_locality(user: Any, locality: Locality | None) -> bool:
     """Anyone logged in follows a locality (new consultations opened there or below)."""
     return _user(user) is not None and locality is not None
+
+
+# --- households and their votes (Art. 15; a decide consultation's state is c.decision's) ---
+
+
+def can_manage_households(user: Any, locality: Locality | None) -> bool:
+    """A village's register of households is kept by the officials of the village or above;
+    the representatives' names are personal data, shown to no one else."""
+    return has_role_for(user, Role.official, locality)
+
+
+def can_manage_households_anywhere(user: Any) -> bool:
+    user = _user(user)
+    return user is not None and user.has_role(Role.official)
+
+
+def is_decided_by_vote(c: Consultation) -> bool:
+    return c.kind == Kind.decide
+
+
+def is_open_to_votes(c: Consultation) -> bool:
+    """Online votes are cast while a decide consultation is open: its dates are the period."""
+    return is_decided_by_vote(c) and c.status == Status.open
+
+
+def can_vote(user: Any, c: Consultation, household: Household | None) -> bool:
+    """The linked representative of a household votes (the service checks it is one of the
+    consultation's community, and answers 409 for a second vote)."""
+    user = _user(user)
+    return (
+        is_verified_resident(user)
+        and household is not None
+        and household.active
+        and household.representative_id == user.id
+        and is_open_to_votes(c)
+    )
+
+
+def is_counted(c: Consultation) -> bool:
+    return c.decision is not None and c.decision.counted_at is not None
+
+
+def is_open_to_ballots(c: Consultation) -> bool:
+    """Paper ballots and a meeting's votes are entered while open, and once closed until the
+    counting committee confirms the count."""
+    return is_decided_by_vote(c) and c.status in (Status.open, Status.closed) and not is_counted(c)
+
+
+def can_print_ballots(user: Any, c: Consultation) -> bool:
+    """Officials print the numbered ballots before or during the vote."""
+    return is_official_of(user, c) and is_decided_by_vote(c) and c.status != Status.concluded
+
+
+def can_enter_ballots(user: Any, c: Consultation) -> bool:
+    return is_official_of(user, c) and is_open_to_ballots(c)
+
+
+def can_see_voters(user: Any, c: Consultation) -> bool:
+    """The locality's staff see which households voted; how, only when the vote is not secret."""
+    return is_decided_by_vote(c) and is_staff(user, c.locality)
+
+
+def is_counting_staff(user: Any, c: Consultation) -> bool:
+    """Officials and moderators act for the counting committee (tổ kiểm phiếu) on the site."""
+    return has_role_for(user, Role.official, c.locality) or has_role_for(
+        user, Role.moderator, c.locality
+    )
+
+
+def is_open_to_counting(c: Consultation) -> bool:
+    """After the close the committee reconciles, corrects with a reason, and confirms once."""
+    return is_decided_by_vote(c) and c.status == Status.closed and not is_counted(c)
+
+
+def can_count_votes(user: Any, c: Consultation) -> bool:
+    return is_counting_staff(user, c) and is_open_to_counting(c)
+
+
+def is_open_to_sign_off(c: Consultation) -> bool:
+    return is_counted(c) and c.decision.signed_at is None
+
+
+def can_sign_results(user: Any, c: Consultation) -> bool:
+    """The locality's Fatherland Front reviewer signs the confirmed count off."""
+    return has_role_for(user, Role.reviewer, c.locality) and is_open_to_sign_off(c)
+
+
+def has_published_results(c: Consultation) -> bool:
+    return c.decision is not None and c.decision.published_at is not None
+
+
+def is_open_to_results_publishing(c: Consultation) -> bool:
+    return is_counted(c) and c.decision.signed_at is not None and not has_published_results(c)
+
+
+def can_publish_results(user: Any, c: Consultation) -> bool:
+    return is_counting_staff(user, c) and is_open_to_results_publishing(c)
+
+
+def can_view_results(user: Any, c: Consultation) -> bool:
+    """Counts only, for everyone who can see the consultation (provisional until published)."""
+    return is_decided_by_vote(c) and can_view_consultation(user, c)
 
 
 # --- administration -------------------------------------------------------------------------

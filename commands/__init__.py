@@ -7,6 +7,7 @@ from flask import Flask
 
 from auth import cli as auth_cli
 from commands import backup, demo
+from households import cli as households_cli
 from infra import queue
 from localities import cli as localities_cli
 from me import retention
@@ -27,6 +28,7 @@ def register(app: Flask) -> None:
         backup,
         retention,
         notifications_cli,
+        households_cli,
     ):
         for command in module.COMMANDS:
             app.cli.add_command(command)

@@ -20,6 +20,8 @@ NOT_CODE = {
     "templates",
 }
 MAX_LINES = 400
+#: Every permission rule lives in one module, as the house rules ask: it may grow past the rest.
+ONE_MODULE_BY_DESIGN = {"auth.permissions": 600}
 
 
 def _packages() -> set[str]:
@@ -93,7 +95,8 @@ def test_no_module_is_over_400_lines():
     long = {
         name: n
         for name, path in _modules().items()
-        if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+        if (n := len(path.read_text(encoding="utf-8").splitlines()))
+        > ONE_MODULE_BY_DESIGN.get(name, MAX_LINES)
     }
     assert not long, f"split by concern: {long}"
 
