@@ -117,6 +117,12 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     ("/me/opinions", "GET"): [Case("/me/opinions", LOGGED_IN)],
     ("/me/data", "GET"): [Case("/me/data", LOGGED_IN)],
     # --- a consultation and its notice ----------------------------------------------------------
+    # --- households (issue 15): the register, the representative's link -----------------------
+    # (rows of households/ go here)
+    # --- household votes (issue 15): casting, ballots, meetings ---------------------------------
+    # (rows of decisions/views/voting.py go here)
+    # --- household votes (issue 15): counting, sign-off, results --------------------------------
+    # (rows of decisions/views/counting.py go here)
     ("/consultations/<int:consultation_id>", "GET"): [
         Case("/consultations/{open}", EVERYONE),
         Case("/consultations/{draft}", DRAFT),
@@ -410,6 +416,28 @@ def _seed_targets(app, world) -> dict:
     concluded = make.consultation("closed")
     ids["concluded_opinion"] = make.opinion(concluded, who="resident")
     ids["open_attachment"] = _upload(app, world, ids["open"])
+    # Household votes (issue 15): decide consultations, open and closed, and a household of the
+    # first village whose representative is the resident.
+    ids["decide_draft"] = make.consultation("draft", kind="decide")
+    ids["decide_open"] = make.consultation("open", kind="decide")
+    ids["decide_closed"] = make.consultation("closed", kind="decide")
+    with app.app_context():
+        from households.models import Household
+
+        household = Household(
+            locality_id=world.village_ids[0],
+            code="H001",
+            representative_name="Nguyễn Văn Hộ",
+            address="Số 1, tổ dân phố số 1",
+            representative_id=world.ids["resident"],
+        )
+        db.session.add(household)
+        db.session.commit()
+        ids["household"] = household.id
+        for key in ("decide_draft", "decide_open", "decide_closed"):
+            ids[f"{key}_section"] = db.session.scalar(
+                sa.select(sa.func.min(Section.id)).where(Section.consultation_id == ids[key])
+            )
     ids["draft_attachment"] = _upload(app, world, ids["draft"])
     with app.test_request_context():
         from werkzeug.datastructures import FileStorage
