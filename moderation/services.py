@@ -224,6 +224,21 @@ def _outcome(value: Any) -> Outcome:
         raise InvalidInput(_("Choose the outcome of the answer."), "outcome") from None
 
 
+def _reread_state(ops: list[Opinion]) -> None:
+    """What decides an answer, read again under the lock (another request may have withdrawn
+    or answered an opinion meanwhile): a few columns, not thousands of whole rows."""
+    columns = (Opinion.status, Opinion.response_id, Opinion.withdrawn_at)
+    by_id = {op.id: op for op in ops}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        rows = db.session.execute(
+            select(Opinion.id, *columns).where(Opinion.id.in_(ids[start : start + 500]))
+        )
+        for oid, *values in rows:
+            for column, value in zip(columns, values, strict=True):
+                set_committed_value(by_id[oid], column.key, value)
+
+
 def respond(
     opinions: Iterable[Opinion],
     *,
@@ -251,7 +266,7 @@ def respond(
         )
     # Under the lock an answer is either inside the published record's hash or refused.
     c = lock_consultation(c.id)
-    reread(Opinion, [op.id for op in ops])
+    _reread_state(ops)
     ensure_not_concluded(c)
     withdrawn = [op.tracking_number for op in ops if not needs_answer(op)]
     if withdrawn:

@@ -267,6 +267,10 @@ def restore(opinion_id: int):
     return redirect(safe_next(url_for("moderation.queue")))
 
 
+#: How many tracking numbers the message after a group answer names.
+FLASH_NUMBERS = 10
+
+
 def _answer(form: ResponseForm, ops: list[Opinion]) -> bool:
     """Save the answer of a valid ``form`` to ``ops``, and tell the moderator; False when
     the form is refused (its errors are then on it)."""
@@ -281,7 +285,12 @@ def _answer(form: ResponseForm, ops: list[Opinion]) -> bool:
     ):
         return False
     db.session.commit()
-    numbers = ", ".join(op.tracking_number for op in ops)
+    # The message lives in the session cookie: a group of thousands is named by its first few.
+    numbers = ", ".join(op.tracking_number for op in ops[:FLASH_NUMBERS])
+    if len(ops) > FLASH_NUMBERS:
+        numbers = _(
+            "%(numbers)s and %(more)d others", numbers=numbers, more=len(ops) - FLASH_NUMBERS
+        )
     flash(
         _("The answer was saved and sent to the authors: %(numbers)s.", numbers=numbers), "success"
     )

@@ -86,6 +86,15 @@ def follow_state(user: User, c: Consultation) -> tuple[bool, bool]:
     return any(r[0] == c.id for r in rows), any(r[1] == c.locality_id for r in rows)
 
 
+def follows_locality(user: User, locality: Locality) -> bool:
+    return (
+        db.session.scalar(
+            select(Follow.id).where(Follow.user_id == user.id, Follow.locality_id == locality.id)
+        )
+        is not None
+    )
+
+
 def following(user: User) -> list[Follow]:
     """What ``user`` follows, newest first."""
     return list(
@@ -117,6 +126,20 @@ def settings(user_ids: Iterable[int]) -> dict[int, dict[str, Frequency]]:
         for uid, type_, frequency in rows:
             if type_ in out[uid] and frequency in Frequency.__members__:
                 out[uid][type_] = Frequency(frequency)
+    return out
+
+
+def _choices(user_ids: list[int], type_: NotificationType) -> dict[int, Frequency]:
+    """Each person's choice for one type: a group answer asks it of thousands at once."""
+    out = dict.fromkeys(user_ids, DEFAULTS[type_])
+    rows = db.session.execute(
+        select(NotificationSetting.user_id, NotificationSetting.frequency).where(
+            NotificationSetting.user_id.in_(user_ids), NotificationSetting.type == str(type_)
+        )
+    )
+    for uid, frequency in rows:
+        if frequency in Frequency.__members__:
+            out[uid] = Frequency(frequency)
     return out
 
 
@@ -162,7 +185,7 @@ def notify(
     if not pairs:
         return 0
     user_ids = sorted({u for u, _ in pairs})
-    choices = {uid: s[str(type_)] for uid, s in settings(user_ids).items()}
+    choices = _choices(user_ids, type_)
     now = utcnow()
     mailed: set[int] = set()
     if type_ in TAKING_PART:

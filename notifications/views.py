@@ -49,6 +49,12 @@ def follow_state(c) -> tuple[bool, bool]:
     return services.follow_state(current_user, c)
 
 
+@bp.app_template_global()
+def follows_locality(locality) -> bool:
+    """Whether the logged-in visitor follows ``locality`` (the list of its consultations)."""
+    return current_user.is_authenticated and services.follows_locality(current_user, locality)
+
+
 # --- following -------------------------------------------------------------------------------
 
 

@@ -3,6 +3,8 @@ counted as progress; a replaced answer stays on record."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from support import outbox
@@ -128,6 +130,22 @@ def test_group_answer_links_three_opinions_to_one_response(app, client, auth, ma
     for i in ids:
         assert answers[i] == {"outcome": "partly_accepted", "explanation": EXPLANATION}
     assert answers[other] is None
+
+
+def test_the_message_after_a_large_group_answer_names_the_first_ten(
+    app, client, auth, make, world, en
+):
+    # The message travels in the session cookie: thousands of numbers would not fit in it.
+    cid = make.consultation("open")
+    ids = [make.opinion(cid, body=f"Ý kiến {i}.") for i in range(13)]
+    auth.login(world.email("moderator"))
+    data = {"opinion_ids": [str(i) for i in ids], "outcome": "noted", "explanation": EXPLANATION}
+    page = client.post("/moderation/responses", data=data, follow_redirects=True).text
+    message = re.search(r"The answer was saved and sent to the authors: ([^<]*)", page)[1]
+    with app.app_context():
+        numbers = [db.session.get(Opinion, i).tracking_number for i in ids]
+    assert message == ", ".join(numbers[:10]) + " and 3 others."
+    assert {_answer(app, i)[0] for i in ids} != {None}
 
 
 @pytest.mark.postgres

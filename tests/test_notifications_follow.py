@@ -45,6 +45,21 @@ def test_follow_a_locality_twice_and_unfollow(app, world, auth, client):
     assert client.post("/localities/nowhere/follow").status_code == 404
 
 
+def test_the_locality_page_has_the_follow_button(app, world, auth, client):
+    # /localities/<code> shows the list of the locality's consultations, with its button.
+    page = client.get("/localities/00004", follow_redirects=True).text
+    assert "Log in to follow new consultations of phường Ba Đình" in page
+    auth.login(world.email("resident"))
+    page = client.get("/?locality=00004").text
+    assert 'action="/localities/00004/follow"' in page
+    assert "Follow new consultations of phường Ba Đình" in page
+    client.post("/localities/00004/follow")
+    page = client.get("/?locality=00004").text
+    assert 'action="/localities/00004/unfollow"' in page
+    assert "Stop following phường Ba Đình" in page
+    assert "/localities/00004/follow" not in client.get("/").text  # no locality chosen
+
+
 def test_follow_needs_a_login_and_csrf(app, world, make, auth, client):
     cid = make.consultation("open")
     response = client.post(f"/consultations/{cid}/follow")
