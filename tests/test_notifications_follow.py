@@ -93,7 +93,9 @@ def test_buttons_on_the_page_only_for_logged_in_visitors(app, world, make, auth,
     cid = make.consultation("open")
     anonymous = client.get(f"/consultations/{cid}").text
     assert "/follow" not in anonymous
-    assert "zalo.me/share?url=http%3A%2F%2Flocalhost%2Fconsultations%2F" in anonymous
+    assert (
+        "https://sp.zalo.me/share_inline?url=http%3A%2F%2Flocalhost%2Fconsultations%2F" in anonymous
+    )
     assert 'data-copy="share-link"' in anonymous
     assert "set-cookie" not in str(anonymous).lower()
     auth.login(world.email("resident"))
