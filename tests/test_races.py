@@ -51,30 +51,40 @@ def _setup(config: dict, residents: int):
     return seeded
 
 
+def _open_consultation(title: str):
+    """A new open consultation of the official's commune (in the caller's request context)."""
+    from auth.models import User
+    from consultations import services
+    from consultations.models import Category, Kind
+    from core.timeutil import utcnow
+
+    official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
+    now = utcnow()
+    c = services.create_consultation(
+        by=official,
+        locality=official.locality,
+        title=title,
+        summary="Lấy ý kiến.",
+        kind=Kind.comment,
+        category=Category.other,
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=40),
+        text="Điều 1. Phạm vi\nNội dung.",
+    )
+    services.open_consultation(c, by=official)
+    return c, official
+
+
 def _closed_answered_consultation(config: dict, emails: list[str], n: int) -> tuple[int, list[int]]:
     """A new consultation with ``n`` answered opinions, closed early: ready to publish."""
     from auth.models import User
     from consultations import services
-    from consultations.models import Category, Kind, Stance
-    from core.timeutil import utcnow
+    from consultations.models import Stance
     from moderation import services as moderation
 
     app = _app(config)
     with app.test_request_context():
-        official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
-        now = utcnow()
-        c = services.create_consultation(
-            by=official,
-            locality=official.locality,
-            title="Quy định về vỉa hè",
-            summary="Lấy ý kiến.",
-            kind=Kind.comment,
-            category=Category.construction,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=40),
-            text="Điều 1. Phạm vi\nNội dung.",
-        )
-        services.open_consultation(c, by=official)
+        c, official = _open_consultation("Quy định về vỉa hè")
         ids = []
         for i in range(n):
             author = db.session.scalar(sa.select(User).where(User.email == emails[i % len(emails)]))
@@ -307,27 +317,11 @@ def test_parallel_edits_and_withdraw_keep_the_whole_history(served):
 
 def _closing_consultation(config: dict, seconds: float) -> tuple[int, object]:
     """A new open consultation that closes by itself ``seconds`` from now."""
-    from auth.models import User
-    from consultations import services
-    from consultations.models import Category, Kind
     from core.timeutil import utcnow
 
     app = _app(config)
     with app.test_request_context():
-        official = db.session.scalar(sa.select(User).where(User.email == "official@example.vn"))
-        now = utcnow()
-        c = services.create_consultation(
-            by=official,
-            locality=official.locality,
-            title="Quy định về chợ đêm",
-            summary="Lấy ý kiến.",
-            kind=Kind.comment,
-            category=Category.other,
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=40),
-            text="Điều 1. Phạm vi\nNội dung.",
-        )
-        services.open_consultation(c, by=official)
+        c, _official = _open_consultation("Quy định về chợ đêm")
         db.session.flush()
         # Past MIN_COMMENT_DAYS on purpose: the closing instant is what this test is about.
         c.closes_at = utcnow() + timedelta(seconds=seconds)
