@@ -10,6 +10,7 @@ from auth import sessions
 from auth.models import Consent, User
 from core.extensions import db
 from core.timeutil import utcnow
+from households.models import Household
 from localities.models import Locality, LocalityKind, get_by_code
 from notifications.models import DigestMark, Follow, Notification, NotificationSetting
 from outbox import sending as outbox_sending
@@ -214,6 +215,19 @@ def erase_personal_data(user: User, now) -> None:
     for model in (Follow, Notification, NotificationSetting, DigestMark):
         db.session.execute(delete(model).where(model.user_id == user.id))
     outbox_sending.cancel_for(user.email)
+    # A deleted account represents no household: the household keeps its votes and may link
+    # its next representative with a new letter.
+    household = db.session.scalar(select(Household).where(Household.representative_id == user.id))
+    if household is not None:
+        household.representative_id, household.linked_at = None, None
+        record(
+            "household.unlink",
+            household,
+            by=user,
+            locality_id=household.locality_id,
+            code=household.code,
+            via="account_deleted",
+        )
     user.email = None
     user.full_name = ""
     user.display_name = DELETED_DISPLAY_NAME

@@ -111,6 +111,30 @@ def test_deleting_staff_removes_their_roles(app, client, auth, world):
         )
 
 
+def test_a_deleted_account_represents_no_household(app, client, auth, world):
+    from households.models import Household
+
+    with app.app_context():
+        household = Household(
+            locality_id=world.village_ids[0], code="H009", representative_id=world.ids["resident"]
+        )
+        db.session.add(household)
+        db.session.commit()
+        hid = household.id
+    auth.login("resident@example.vn")
+    assert client.post("/me/delete", data={"password": PASSWORD}).status_code == 302
+    with app.app_context():
+        household = db.session.get(Household, hid)
+        assert household.representative_id is None
+        assert household.linked_at is None
+        event = db.session.scalar(
+            select(AuditEvent).where(
+                AuditEvent.action == "household.unlink", AuditEvent.object_id == hid
+            )
+        )
+        assert event.data["via"] == "account_deleted"
+
+
 def test_delete_needs_csrf(app, client, auth, world):
     auth.login("resident@example.vn")
     assert client.post("/me/delete", data={"password": PASSWORD}, csrf=False).status_code == 400
