@@ -15,6 +15,7 @@ from consultations.authors import public_author
 from consultations.models import Consultation, Opinion, OpinionStatus
 from core.pagination import Page, paginate
 from core.web import page_arg, refuse
+from decisions.results import results as vote_results
 
 OPINIONS_PER_PAGE = 50
 
@@ -131,6 +132,16 @@ def opinions(consultation_id: int):
     # Where a client goes on from: none once a page comes back short (the end).
     meta["next_after"] = page.items[-1].id if len(page.items) == page.per_page else None
     return _json({"items": [_opinion(op) for op in page.items], **meta})
+
+
+@bp.get("/consultations/<int:consultation_id>/results")
+def results(consultation_id: int):
+    """The results of a decide consultation's household vote: counts only, never a household;
+    ``status`` is "provisional" until they are published, then frozen with ``content_hash``."""
+    c = _public(consultation_id)
+    if not permissions.is_decided_by_vote(c):
+        refuse(404)
+    return _json(vote_results(c))
 
 
 #: The largest id the opinion table holds (an INTEGER primary key: 32 bits on PostgreSQL).

@@ -67,9 +67,29 @@ ACTIONS = {
     "user.expire_unverified": _l("Erased an account whose e-mail address was never confirmed"),
     "user.inactivity_notice": _l("Told the holder that the unused account will be erased"),
     "user.expire_inactive": _l("Erased an account left unused"),
+    # The register of households (issue 15)
+    "household.create": _l("Added the household to the register"),
+    "household.edit": _l("Changed the household's details"),
+    "household.key_issue": _l("Issued a new one-time key for the household's letter"),
+    "household.link": _l("Linked the representative's account to the household"),
+    "household.unlink": _l("Unlinked the representative's account from the household"),
     # Administrative units
     "locality.create": _l("Added an administrative unit"),
     "locality.update": _l("Changed an administrative unit"),
+    # Household votes: casting and entering (decisions/voting.py, decisions/ballots.py)
+    "decision.create": _l("Set up the household vote of the consultation"),
+    "vote.cast": _l("The household's representative voted online"),
+    "vote.enter": _l("Entered a household's vote from a ballot or a meeting"),
+    "vote.refuse": _l(
+        "Refused a second vote of a household on a matter (listed for the counting committee)"
+    ),
+    "ballots.number": _l("Numbered the ballots of the households"),
+    # Household votes: counting and results (decisions/counting.py)
+    "decision.committee": _l("Named the counting committee"),
+    "vote.correct": _l("The counting committee corrected a household's vote"),
+    "decision.count": _l("The counting committee confirmed the count"),
+    "decision.sign": _l("The Fatherland Front signed the count off"),
+    "decision.publish": _l("Published the results of the household vote"),
 }
 
 #: Keys of the data shown through the object's link or not worth a line (ids).
@@ -117,12 +137,28 @@ KEYS = {
     "phone": _l("Telephone"),
     "email": _l("E-mail address"),
     "office_hours": _l("Office hours"),
+    "village": _l("Village or residential group (code)"),
+    "old_code": _l("Former code"),
+    "active": _l("On the register"),
+    "account": _l("Account"),
+    "previous_account": _l("Former account"),
+    "household": _l("Household"),
+    "matter": _l("Matter put to the vote"),
+    "ballot_number": _l("Ballot number"),
+    "standing_channel": _l("Channel of the vote that stands"),
+    "ballots": _l("Ballots numbered"),
+    "members": _l("Members of the counting committee"),
+    "households_total": _l("Households in the community"),
 }
 
 VIA = {
     "cli": _l("the administration command line"),
     "demo": _l("the demonstration data"),
     "import": _l("a file import"),
+    "key": _l("the one-time key of the household's letter"),
+    "official": _l("an official of the locality"),
+    "letters": _l("the letters printed for the households"),
+    "account_deleted": _l("the deletion of the representative's account"),
 }
 
 PURPOSES = {
@@ -134,6 +170,12 @@ USER_FIELDS = {
     "display_name": _l("display name"),
     "locality_id": _l("place of residence"),
     "locale": _l("language"),
+    # A household's fields (households/services.py).
+    "code": _l("code"),
+    "village": _l("village or residential group"),
+    "representative_name": _l("representative's name"),
+    "address": _l("address"),
+    "active": _l("on the register"),
 }
 
 LOCALITY_KINDS = {

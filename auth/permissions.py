@@ -455,5 +455,5 @@ def can_manage_mail(user: Any) -> bool:
 PREDICATES = {
     name: obj
     for name, obj in dict(globals()).items()
-    if callable(obj) and (name.startswith(("can_", "is_")))
+    if callable(obj) and (name.startswith(("can_", "is_", "has_")))
 }

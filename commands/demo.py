@@ -27,6 +27,7 @@ from auth.models import Consent, Role, RoleAssignment, User
 from auth.permissions import can_moderate
 from auth.services import CONSENT_TEXT_VERSION, PARTICIPATION, default_display_name
 from commands.demo_bulk import add_opinions
+from commands.demo_votes import load_votes
 from consultations import opinions, services
 from consultations.models import (
     Category,
@@ -271,7 +272,9 @@ def load_demo(spec: dict[str, Any]) -> list[tuple[str, ...]]:
     load_localities(spec)
     users, table = load_users(spec)
     for cs in spec["consultations"]:
-        load_consultation(cs, users)
+        c = load_consultation(cs, users)
+        if cs["key"] in spec.get("votes", {}):
+            load_votes(c, spec["votes"][cs["key"]], spec["bulk"], users)
     return table
 
 

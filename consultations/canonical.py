@@ -101,7 +101,21 @@ def canonical_json(
     )
     if signer:
         doc["signer"] = {"name": signer[0], "title": signer[1]}
+    vote = published_vote(c)
+    if vote is not None:  # a decide consultation only: other records hash as they always did
+        doc["vote_results"] = vote
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def published_vote(c: Consultation) -> dict | None:
+    """The published results of a decide consultation's household vote and their own hash
+    (decisions/results.py), included in its record; None for every other kind."""
+    if _value(c.kind) != "decide":
+        return None
+    decision = getattr(c, "decision", None)  # the backref of decisions.models.Decision
+    if decision is None or decision.published_at is None or not decision.content:
+        return None
+    return {"content": decision.content, "content_hash": decision.content_hash}
 
 
 def content_hash(canonical: str) -> str:

@@ -80,6 +80,13 @@ class Consultation(db.Model):
         back_populates="consultation", order_by="Attachment.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def matters(self) -> list[Section]:
+        """What a decide consultation puts to the vote: its articles. A preamble without a
+        heading is none; a draft without articles is one matter, the whole text."""
+        titled = [s for s in self.sections if s.heading]
+        return titled or list(self.sections)
+
     @hybrid_property
     def status(self) -> Status:
         """The status as of now: an open consultation closes by itself at ``closes_at``,

@@ -66,6 +66,10 @@ DEFAULTS: dict[str, str] = {
     "locality_search_ip": "120 per minute; 3000 per hour",
     # Looking up opinions by tracking number: generous for a commune hall, not for guessing.
     "track_ip": "30 per minute; 300 per hour",
+    # Linking an account to a household with its letter's key: a few tries for a typo, far
+    # too few to guess a key (31^10); a commune hall linking together shares one address.
+    "household_link_account": "10 per hour; 30 per day",
+    "household_link_ip": "60 per hour",
 }
 
 #: Login lockout: after this many wrong passwords within the window, the account refuses
@@ -178,6 +182,13 @@ RULES: tuple[Rule, ...] = (
     Rule(r"/me/data", (_limit("data_account", _user_key, None),), required=False),
     Rule(r"/localities/search\.json", (_limit("locality_search_ip", _ip_key, None),)),
     Rule(r"/track", (_limit("track_ip", _ip_key, None),)),
+    Rule(
+        r"/me/household",
+        (
+            _limit("household_link_ip", _ip_key, POST),
+            _limit("household_link_account", _user_key, POST),
+        ),
+    ),
 )
 
 

@@ -119,10 +119,143 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
     # --- a consultation and its notice ----------------------------------------------------------
     # --- households (issue 15): the register, the representative's link -----------------------
     # (rows of households/ go here)
+    ("/households", "GET"): [
+        Case("/households", expect({"official", "official_other"})),
+        Case("/households?village=00004-T1&q=nguyen", expect({"official"})),
+    ],
+    ("/households/new", "GET"): [Case("/households/new", expect({"official", "official_other"}))],
+    ("/households/new", "POST"): [
+        Case("/households/new", expect({"official", "official_other"}), {})
+    ],
+    ("/households/<int:household_id>", "GET"): [
+        Case("/households/{household}", expect({"official"}))
+    ],
+    ("/households/<int:household_id>/edit", "GET"): [
+        Case("/households/{household}/edit", expect({"official"}))
+    ],
+    ("/households/<int:household_id>/edit", "POST"): [
+        Case("/households/{household}/edit", expect({"official"}), {})
+    ],
+    ("/households/<int:household_id>/representative", "POST"): [
+        Case("/households/{household}/representative", expect({"official"}), {})
+    ],
+    ("/households/import", "GET"): [
+        Case("/households/import", expect({"official", "official_other"}))
+    ],
+    ("/households/import", "POST"): [
+        Case("/households/import", expect({"official", "official_other"}), {})
+    ],
+    ("/households/letters", "POST"): [
+        Case("/households/letters", expect({"official", "official_other"}), {})
+    ],
+    # The letters of a job nobody started: officials are told it does not exist.
+    ("/households/letters/<token>", "GET"): [
+        Case(
+            "/households/letters/" + "0" * 32,
+            {**expect(set()), "official": "404", "official_other": "404"},
+        )
+    ],
+    ("/households/letters/<token>.pdf", "GET"): [
+        Case(
+            "/households/letters/" + "0" * 32 + ".pdf",
+            {**expect(set()), "official": "404", "official_other": "404"},
+        )
+    ],
+    ("/me/household", "GET"): [Case("/me/household", LOGGED_IN)],
+    # An unconfirmed e-mail address may not link (empty form: 400).
+    ("/me/household", "POST"): [Case("/me/household", expect(VERIFIED), {})],
     # --- household votes (issue 15): casting, ballots, meetings ---------------------------------
     # (rows of decisions/views/voting.py go here)
+    # The resident represents household H001 of the commune; no other account represents one
+    # (403). A consultation that is not a household vote has no votes, ballots or ballots.pdf.
+    ("/consultations/<int:consultation_id>/votes", "GET"): [
+        Case("/consultations/{decide_open}/votes", EVERYONE),
+        Case("/consultations/{decide_closed}/votes", EVERYONE),
+        Case("/consultations/{decide_draft}/votes", DRAFT),
+        Case("/consultations/{open}/votes", expect(set(), anonymous="404", other="404")),
+    ],
+    ("/consultations/<int:consultation_id>/votes", "POST"): [
+        Case("/consultations/{decide_open}/votes", expect({"resident"}), {}),
+        Case(
+            "/consultations/{decide_open}/votes",
+            expect({"resident"}),
+            {"section_id": "{decide_open_section}", "choice": "agree"},
+        ),
+        Case("/consultations/{decide_closed}/votes", expect({"resident"}), {}),
+        Case("/consultations/{decide_draft}/votes", DRAFT_NOT_THIS, {}),
+    ],
+    # The locality's staff see who voted; its officials enter ballots and a meeting's votes.
+    ("/consultations/<int:consultation_id>/ballots", "GET"): [
+        Case("/consultations/{decide_open}/ballots", expect(STAFF)),
+        Case("/consultations/{decide_closed}/ballots", expect(STAFF)),
+        Case("/consultations/{decide_draft}/ballots", DRAFT_LOGIN),
+        Case("/consultations/{open}/ballots", expect(set(), other="404")),
+    ],
+    ("/consultations/<int:consultation_id>/ballots", "POST"): [
+        Case("/consultations/{decide_open}/ballots", expect({"official"}), {}),
+        Case(
+            "/consultations/{decide_open}/ballots",
+            expect({"official"}),
+            {"household": "H001", "section_id": "{decide_open_section}", "choice": "agree"},
+        ),
+        Case("/consultations/{decide_closed}/ballots", expect({"official"}), {}),
+        Case("/consultations/{decide_draft}/ballots", DRAFT_LOGIN, {}),
+    ],
+    ("/consultations/<int:consultation_id>/ballots.pdf", "GET"): [
+        Case("/consultations/{decide_open}/ballots.pdf", expect({"official"})),
+        Case("/consultations/{decide_draft}/ballots.pdf", DRAFT_LOGIN),
+        Case("/consultations/{open}/ballots.pdf", expect(set(), other="404")),
+    ],
+    # The retry of a failed job making the ballots of a large community (nothing failed here).
+    ("/consultations/<int:consultation_id>/ballots.pdf", "POST"): [
+        Case("/consultations/{decide_open}/ballots.pdf", expect({"official"}), {}),
+        Case("/consultations/{decide_draft}/ballots.pdf", DRAFT_LOGIN, {}),
+    ],
     # --- household votes (issue 15): counting, sign-off, results --------------------------------
     # (rows of decisions/views/counting.py go here)
+    # Results: public counts (a draft is not known); the minutes are the staff's until published.
+    ("/consultations/<int:consultation_id>/results", "GET"): [
+        Case("/consultations/{decide_open}/results", EVERYONE),
+        Case("/consultations/{decide_draft}/results", DRAFT),
+    ],
+    ("/api/v1/consultations/<int:consultation_id>/results", "GET"): [
+        Case("/api/v1/consultations/{decide_open}/results", EVERYONE),
+        Case(
+            "/api/v1/consultations/{decide_draft}/results",
+            expect(set(), anonymous="404", other="404"),
+        ),
+    ],
+    ("/consultations/<int:consultation_id>/results.<any(docx, pdf):fmt>", "GET"): [
+        Case("/consultations/{decide_closed}/results.docx", expect(STAFF)),
+    ],
+    # Counting: officials and moderators act for the committee (empty forms: 400; the state: 409).
+    ("/consultations/<int:consultation_id>/counting", "GET"): [
+        Case("/consultations/{decide_closed}/counting", expect({"official", "moderator"})),
+    ],
+    ("/consultations/<int:consultation_id>/counting", "POST"): [
+        Case("/consultations/{decide_closed}/counting", expect({"official", "moderator"}), {}),
+    ],
+    ("/consultations/<int:consultation_id>/counting/corrections", "POST"): [
+        Case(
+            "/consultations/{decide_closed}/counting/corrections",
+            expect({"official", "moderator"}),
+            {},
+        ),
+    ],
+    ("/consultations/<int:consultation_id>/counting/confirm", "POST"): [
+        Case(
+            "/consultations/{decide_closed}/counting/confirm", expect({"official", "moderator"}), {}
+        ),
+    ],
+    # Sign-off by the Fatherland Front; publishing by the counting staff (before the count: 409).
+    ("/consultations/<int:consultation_id>/results/sign", "POST"): [
+        Case("/consultations/{decide_closed}/results/sign", expect({"reviewer"}), {}),
+    ],
+    ("/consultations/<int:consultation_id>/results/publish", "POST"): [
+        Case(
+            "/consultations/{decide_closed}/results/publish", expect({"official", "moderator"}), {}
+        ),
+    ],
     ("/consultations/<int:consultation_id>", "GET"): [
         Case("/consultations/{open}", EVERYONE),
         Case("/consultations/{draft}", DRAFT),
@@ -436,7 +569,9 @@ def _seed_targets(app, world) -> dict:
         ids["household"] = household.id
         for key in ("decide_draft", "decide_open", "decide_closed"):
             ids[f"{key}_section"] = db.session.scalar(
-                sa.select(sa.func.min(Section.id)).where(Section.consultation_id == ids[key])
+                sa.select(sa.func.min(Section.id)).where(
+                    Section.consultation_id == ids[key], Section.heading != ""
+                )
             )
     ids["draft_attachment"] = _upload(app, world, ids["draft"])
     with app.test_request_context():

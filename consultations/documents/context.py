@@ -16,6 +16,8 @@ from sqlalchemy import and_, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
 from consultations import record as rec
+from consultations.canonical import published_vote
+from consultations.documents.votes import RULE, turnout_line, vote_rows
 from consultations.documents.wording import (
     DRAFTING_UNIT,
     VI_CATEGORY,
@@ -263,4 +265,19 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
         "signer_lines": signer_lines(record.signer_title if record else None),
         "signer_name": (record.signer_name or "") if record else "",
         "recipients": _recipients(c.locality),
+        "vote_results": _vote_results(c),
+    }
+
+
+def _vote_results(c) -> dict[str, Any] | None:
+    """A decide consultation's published results, as the record prints them."""
+    vote = published_vote(c)
+    if vote is None:
+        return None
+    content = vote["content"]
+    return {
+        "households": turnout_line(content),
+        "rule": RULE,
+        "rows": vote_rows(content),
+        "content_hash": vote["content_hash"],
     }

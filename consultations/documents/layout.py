@@ -23,6 +23,7 @@ from docx.shared import Mm, Pt
 from docx.table import _Cell
 
 from consultations.documents.columns import opinion_columns
+from consultations.documents.votes import VOTE_HEADER, VOTE_WIDTHS
 
 FONT = "Times New Roman"
 #: Text of the tables, in points (Decree 30 allows a smaller size in tables).
@@ -297,6 +298,19 @@ def _signature(doc, ctx: dict[str, Any], width: float) -> None:
     sign.rows[0]._tr.get_or_add_trPr().append(OxmlElement("w:cantSplit"))
 
 
+def _vote_results(doc, vote: dict[str, Any]) -> None:
+    """A decide consultation's household vote, as published (decisions/results.py)."""
+    _heading(doc, "3. Kết quả biểu quyết của hộ gia đình")
+    for line in (vote["households"], vote["rule"]):
+        _para(doc, line, indent=True, align=JUSTIFY)
+    table = _grid(doc, VOTE_HEADER, VOTE_WIDTHS)
+    for row in vote["rows"]:
+        for i, (cell, text) in enumerate(zip(_add_row(table), row, strict=True)):
+            _cell(cell, text, align=None if i == 0 else CENTRE, bold=i == len(row) - 1)
+    _widths(table, VOTE_WIDTHS)
+    _para(doc, f"Mã xác thực kết quả biểu quyết (SHA-256): {vote['content_hash']}", size=12)
+
+
 def build_document(ctx: dict[str, Any], *, internal: bool, fill: Callable[[Any], None]):
     """Lay the record out; ``fill(table)`` puts the opinions' rows under the header of their
     table (the streamed writer leaves a marker there instead)."""
@@ -345,6 +359,8 @@ def build_document(ctx: dict[str, Any], *, internal: bool, fill: Callable[[Any],
     table = _grid(doc, header, widths)
     _widths(table, widths)
     fill(table)
+    if ctx.get("vote_results"):
+        _vote_results(doc, ctx["vote_results"])
 
     _heading(doc, "III. Ý KIẾN PHẢN BIỆN CỦA ỦY BAN MẶT TRẬN TỔ QUỐC VIỆT NAM")
     if not ctx["reviews"]:

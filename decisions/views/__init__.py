@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+from decisions.views.blueprint import bp
 
-bp = Blueprint("decisions", __name__)
+# isort: split
+from decisions.views import counting, voting  # noqa: F401 - the routes, on bp
 
-from decisions.views import counting, voting  # noqa: E402, F401 - the routes, on bp
+__all__ = ["bp"]
