@@ -99,6 +99,8 @@ def defaults(instance_path: str) -> dict[str, Any]:
         # job into storage; the file is kept (and reused while current) this many hours.
         "EXPORT_INLINE_MAX": 10_000,
         "EXPORT_TTL_HOURS": 24,
+        # decisions/: ballots of a community of more households than this are printed by a job.
+        "BALLOTS_INLINE_MAX": 50,
     }
 
 
@@ -142,7 +144,7 @@ def from_environment() -> dict[str, Any]:
     for name in ("MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_CLAIM_SECONDS"):
         if env.get(name):
             cfg[name] = float(env[name]) if name != "MAIL_MAX_ATTEMPTS" else int(env[name])
-    for name in ("EXPORT_INLINE_MAX", "EXPORT_TTL_HOURS"):
+    for name in ("EXPORT_INLINE_MAX", "EXPORT_TTL_HOURS", "BALLOTS_INLINE_MAX"):
         if env.get(name):
             cfg[name] = int(env[name])
     if env.get("MIN_COMMENT_DAYS"):

@@ -35,13 +35,12 @@ from infra import queue, storage
 FORMAT = "ballots"
 #: Ballots set by WeasyPrint at a time: the job reports its progress after each batch.
 BATCH = 100
-#: Up to this many households the ballots are made in the request: WeasyPrint sets one in about
-#: 0.12 s on the 2-core server (200 took 23 to 26 s, too long for a request; 50, about 6 s).
-INLINE_MAX = 50
 
 
 def inline_max() -> int:
-    return int(current_app.config.get("BALLOTS_INLINE_MAX", INLINE_MAX))
+    """Up to this many households the ballots are made in the request: WeasyPrint sets one in
+    about 0.12 s on the 2-core server (200 took 23 to 26 s, too long for a request; 50, 6 s)."""
+    return int(current_app.config["BALLOTS_INLINE_MAX"])
 
 
 def find(consultation_id: int) -> ExportJob | None:

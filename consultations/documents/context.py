@@ -42,6 +42,7 @@ from consultations.models import Opinion, OpinionStatus, Response
 from core.extensions import db
 from core.timeutil import closing_date, to_local, utcnow
 from localities.models import Locality, LocalityKind
+from localities.names import committee_of, commune_of
 
 #: An opinion as the documents read it: :class:`record.OpinionRow` and the answer's summary.
 DocOpinion = namedtuple("DocOpinion", (*rec.OpinionRow._fields, "summary"))
@@ -208,7 +209,9 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
     """Everything the DOCX and the PDF print, already in their fixed Vietnamese wording."""
     c, record = data.consultation, data.record
     when = record.published_at if record else utcnow().replace(microsecond=0)
-    issuer = f"Ủy ban nhân dân {in_sentence(c.locality.name)}"
+    # A village has no People's Committee: its consultation is the commune's (names.py).
+    authority = commune_of(c.locality) or c.locality
+    issuer = committee_of(authority).name
     opened = short_date(to_local(c.opened_at or c.opens_at).date())
     last_day = short_date(closing_date(c.closes_at))
     period = f"Từ ngày {opened} đến hết ngày {last_day}."
@@ -230,11 +233,11 @@ def document_context(data: rec.RecordData, *, internal: bool = False) -> dict[st
         "internal": internal,
         "published": data.published,
         "issuer": issuer,
-        "body_lines": ["ỦY BAN NHÂN DÂN", c.locality.name.upper()],
+        "body_lines": ["ỦY BAN NHÂN DÂN", authority.name.upper()],
         "number": "Số: …/BC-UBND",
         "nation": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "motto": "Độc lập - Tự do - Hạnh phúc",
-        "date_line": f"{place_name(c.locality.name)}, {vn_date(to_local(when).date())}",
+        "date_line": f"{place_name(authority.name)}, {vn_date(to_local(when).date())}",
         "created": when,
         "title": title,
         "subtitle": subtitle,

@@ -53,7 +53,16 @@ VI_CATEGORY = {
     "social": "Xã hội",
     "other": "Khác",
 }
-PLACE_PREFIXES = ("Phường ", "Xã ", "Thị trấn ", "Đặc khu ", "Thành phố ", "Tỉnh ")
+PLACE_PREFIXES = (
+    "Phường ",
+    "Xã ",
+    "Thị trấn ",
+    "Đặc khu ",
+    "Thành phố ",
+    "Tỉnh ",
+    "Thôn ",
+    "Tổ dân phố ",
+)
 #: "Lưu: VT, VP": the office of the People's Committee drafts the record.
 DRAFTING_UNIT = "VP"
 #: Villages named one by one in "Nơi nhận" up to this many; beyond, "Các thôn, tổ dân phố".

@@ -20,6 +20,7 @@ from consultations.models import Consultation
 from core.timeutil import to_local, utcnow
 from decisions import counting
 from decisions import results as res
+from localities.names import committee_of, commune_of
 
 
 def _when(dt) -> str:
@@ -59,24 +60,32 @@ def minutes_context(c: Consultation) -> dict[str, Any]:
     recon = counted.get("reconciliation") or counting.reconciliation(c)
     committee = (counted.get("committee") if counted else None) or (d.committee if d else []) or []
     labels = {m["section_id"]: matter_label(m) for m in content["matters"]}
-    issuer = f"Ủy ban nhân dân {in_sentence(c.locality.name)}"
+    # A village has no People's Committee nor Front committee: the commune's sign (names.py).
+    authority = commune_of(c.locality) or c.locality
+    issuer = committee_of(authority).name
     when = d.counted_at if d is not None and d.counted_at else utcnow()
     unit = in_sentence(c.locality.name)
+    front = in_sentence(authority.name)
+    place = (
+        f"{unit}, {in_sentence(authority.name)}"
+        if authority is not c.locality
+        else f"trụ sở {issuer}"
+    )
     total = content["households_total"]
     voted, ballots = recon["voted"], recon["ballots"]
     return {
         "published": published,
         "counted": bool(counted),
         "issuer": issuer,
-        "body_lines": ["ỦY BAN NHÂN DÂN", c.locality.name.upper()],
+        "body_lines": ["ỦY BAN NHÂN DÂN", authority.name.upper()],
         "number": "Số: …/BB-UBND",
         "nation": "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM",
         "motto": "Độc lập - Tự do - Hạnh phúc",
-        "date_line": f"{place_name(c.locality.name)}, {vn_date(to_local(when).date())}",
+        "date_line": f"{place_name(authority.name)}, {vn_date(to_local(when).date())}",
         "created": when,
         "title": "BIÊN BẢN",
         "subtitle": f"Kiểm phiếu biểu quyết của hộ gia đình về {draft_name(c.title)}",
-        "time_place": f"Vào hồi {_when(when)}, tại trụ sở {issuer}, Tổ kiểm phiếu tiến hành "
+        "time_place": f"Vào hồi {_when(when)}, tại {place}, Tổ kiểm phiếu tiến hành "
         f"kiểm phiếu biểu quyết của các hộ gia đình trên địa bàn {unit} về {draft_name(c.title)} "
         "(Điều 15 Luật Thực hiện dân chủ ở cơ sở số 10/2022/QH15).",
         "committee": committee,
@@ -100,7 +109,7 @@ def minutes_context(c: Consultation) -> dict[str, Any]:
         "corrections": _corrections(c, counted.get("corrections") if counted else None, labels),
         "conflicts": recon["conflicts"],
         "sign_off": (
-            f"Ủy ban Mặt trận Tổ quốc Việt Nam {unit} đã giám sát và xác nhận kết quả kiểm phiếu "
+            f"Ủy ban Mặt trận Tổ quốc Việt Nam {front} đã giám sát và xác nhận kết quả kiểm phiếu "
             f"ngày {short_date(to_local(d.signed_at).date())}."
             if d is not None and d.signed_at
             else "Chưa có xác nhận của Ủy ban Mặt trận Tổ quốc Việt Nam."
