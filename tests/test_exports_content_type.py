@@ -85,10 +85,32 @@ def _looks_like_a_download(rule) -> bool:
     )
 
 
+#: The household vote's files, walked by the officials (below the first test).
+VOTE_DOWNLOADS = {"decisions.ballots_pdf", "decisions.results_download", "households.letters_pdf"}
+
+
+def _check(response, path: str) -> str:
+    try:
+        assert response.status_code == 200, (path, response.status_code)
+        assert response.headers["Content-Disposition"].startswith("attachment"), path
+        header = response.headers["Content-Type"]
+        response.get_data()  # a streamed body is produced in full
+    finally:
+        response.close()
+    media_type = header.split(";")[0].strip()
+    if media_type in TEXT_TYPES:
+        assert header == f"{media_type}; charset=utf-8", (path, header)
+    else:
+        assert media_type in BINARY_TYPES, (path, header)
+        assert re.findall(r";\s*charset=", header, flags=re.IGNORECASE) == [], (path, header)
+    return header
+
+
 def test_every_download_has_one_charset_on_text_and_none_on_binary(app, client, auth, make):
     urls, cid = downloads(app, client, auth, make)
     known = {r.endpoint for r in app.url_map.iter_rules() if _looks_like_a_download(r)} - {"static"}
-    assert known <= set(urls), f"downloads this test does not walk: {sorted(known - set(urls))}"
+    walked = set(urls) | VOTE_DOWNLOADS
+    assert known <= walked, f"downloads this test does not walk: {sorted(known - walked)}"
 
     # Closed, so the record exists; the reviewer may export and read the record before it is published.
     from consultations.models import Consultation, Status
@@ -122,6 +144,26 @@ def test_every_download_has_one_charset_on_text_and_none_on_binary(app, client, 
     assert len(seen) == 13
     search = client.get("/localities/search.json?q=ba")
     assert search.headers["Content-Type"] == "application/json"  # UTF-8 by definition (RFC 8259)
+
+
+def test_the_household_vote_downloads_carry_no_charset(app, client, auth, world, make):
+    from households.models import Household
+
+    cid = make.consultation("closed", kind="decide")
+    with app.app_context():
+        db.session.add(Household(locality_id=world.village_ids[0], code="H001"))
+        db.session.commit()
+    auth.login("official@example.vn")
+    paths = [f"/consultations/{cid}/ballots.pdf"]
+    paths += [f"/consultations/{cid}/results.{fmt}" for fmt in ("docx", "pdf")]
+    for path in paths:
+        _check(client.get(path), path)
+    # The letters are made by a job (run at once in the tests), then fetched once by who asked.
+    progress = client.post("/households/letters", data={"village": "00004-T1"})
+    assert progress.status_code == 303
+    page = client.get(progress.headers["Location"]).get_data(as_text=True)
+    letters = re.search(r'href="(/households/letters/[^"]+\.pdf)"', page)[1]
+    assert _check(client.get(letters), letters) == "application/pdf"
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json"])
