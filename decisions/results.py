@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import aliased
 
-from consultations.models import Consultation, Section
+from consultations.models import Consultation, Section, Status
 from core.extensions import db
 from decisions.models import Choice, Decision, Vote, VoteChannel
 from households.models import Household
@@ -141,8 +141,19 @@ def compute(c: Consultation) -> dict[str, Any]:
 
 
 def results(c: Consultation) -> dict[str, Any]:
-    """The results of ``c``: frozen once published, counted now before."""
+    """The results of ``c``: frozen once published, counted now before; while a secret vote is
+    open, the turnout only (``sealed``)."""
     decision = c.decision
     if decision is not None and decision.published_at is not None and decision.content:
         return {**decision.content, "content_hash": decision.content_hash}
-    return compute(c)
+    data = compute(c)
+    secret = decision is None or decision.secret
+    return sealed(data) if secret and c.status == Status.open else data
+
+
+def sealed(data: dict[str, Any]) -> dict[str, Any]:
+    """The results of a secret vote still open, without the counts by choice: with the staff's
+    list of who has voted, counts that move with each vote would tell how each household voted.
+    The turnout and the channels stay; the choices are counted once the vote has closed."""
+    hidden = {"votes": None, "blank": None, "spoilt": None, "agree_rate": None, "passed": None}
+    return {**data, "status": "voting", "matters": [{**m, **hidden} for m in data["matters"]]}

@@ -291,6 +291,33 @@ def _insert(c: Consultation, household: Household, section: Section, choice: Cho
     return vote
 
 
+def _already_refused(household, section, choice, e: Entry) -> bool:
+    """The same entry was refused and listed before (a changed mind sent again): one row is
+    enough for the committee, and a loop of posts must not fill the list and the minutes."""
+    return (
+        db.session.scalar(
+            select(VoteConflict.id)
+            .where(
+                VoteConflict.section_id == section.id,
+                VoteConflict.household_id == household.id,
+                VoteConflict.choice == choice,
+                VoteConflict.channel == e.channel,
+                VoteConflict.cast_by_id.is_(None)
+                if e.cast_by_id is None
+                else VoteConflict.cast_by_id == e.cast_by_id,
+                VoteConflict.entered_by_id.is_(None)
+                if e.entered_by_id is None
+                else VoteConflict.entered_by_id == e.entered_by_id,
+                VoteConflict.ballot_number.is_(None)
+                if e.ballot_number is None
+                else VoteConflict.ballot_number == e.ballot_number,
+            )
+            .limit(1)
+        )
+        is not None
+    )
+
+
 def _refuse(c, decision, household, section, choice, e: Entry, standing: Vote):
     """Keep the refused entry beside the vote that stands, and say so (409)."""
     when = localdatetime(standing.created_at)
@@ -317,7 +344,7 @@ def _refuse(c, decision, household, section, choice, e: Entry, standing: Vote):
         and standing.entered_by_id == e.entered_by_id
         and standing.ballot_number == e.ballot_number
     )
-    if repeat:
+    if repeat or _already_refused(household, section, choice, e):
         raise VoteRefused(message)
     conflict = VoteConflict(
         consultation_id=c.id,

@@ -20,6 +20,9 @@ from localities.models import Locality, LocalityKind
 COLUMNS = ("code", "village_code", "representative_name", "address")
 #: Errors of a refused import listed before "and N more".
 MAX_ERRORS_SHOWN = 50
+#: Rows of a file imported from the register's page (a commune has a few thousand households;
+#: each row is stored and audited within the request). The command line takes any number.
+WEB_MAX_ROWS = 10_000
 
 
 class ImportRefused(Exception):
@@ -48,7 +51,7 @@ class Row:
     village: Locality | None = None
 
 
-def read_csv(data: bytes) -> tuple[list[Row], list[tuple[int, str]]]:
+def read_csv(data: bytes, max_rows: int | None = None) -> tuple[list[Row], list[tuple[int, str]]]:
     """The rows of the file and the problems found in them on their own."""
     try:
         text = data.decode("utf-8-sig")
@@ -64,8 +67,20 @@ def read_csv(data: bytes) -> tuple[list[Row], list[tuple[int, str]]]:
         )
     reader.fieldnames = header
     rows, errors = [], []
-    for raw in reader:
+    for count, raw in enumerate(reader, start=1):
         line = reader.line_num
+        if max_rows is not None and count > max_rows:
+            raise ImportRefused(
+                [
+                    (
+                        line,
+                        _(
+                            "The file has more than %(n)d households: import it in several files.",
+                            n=max_rows,
+                        ),
+                    )
+                ]
+            )
         if raw.get(None):
             errors.append((line, _("This line has more values than there are columns.")))
             continue
@@ -86,11 +101,17 @@ def read_csv(data: bytes) -> tuple[list[Row], list[tuple[int, str]]]:
 
 
 def import_households(
-    data: bytes, *, by: User | None, via: str, allowed: set[int] | None = None
+    data: bytes,
+    *,
+    by: User | None,
+    via: str,
+    allowed: set[int] | None = None,
+    max_rows: int | None = None,
 ) -> tuple[int, int]:
     """Create or update every household of the CSV file, all or nothing; (created, updated).
-    ``allowed``: the ids of the villages the person may keep the register of (None: any)."""
-    rows, errors = read_csv(data)
+    ``allowed``: the ids of the villages the person may keep the register of (None: any);
+    ``max_rows``: more rows than this are refused before anything is looked up."""
+    rows, errors = read_csv(data, max_rows)
     codes = {r.village_code for r in rows if r.village_code}
     villages = (
         {

@@ -16,11 +16,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from audit.models import record, record_now
-from auth.models import User
+from auth.models import Role, User
+from auth.permissions import has_role_for
 from core.errors import InvalidInput
 from core.extensions import db
 from core.textutil import clean_text
 from core.timeutil import utcnow
+from decisions.models import Ballot, Decision
 from households.models import Household
 from localities.models import Locality, LocalityKind
 
@@ -179,6 +181,14 @@ def edit_household(
     changed = [f for f, v in new.items() if getattr(h, f) != v]
     if not changed:
         return []
+    if {"code", "locality_id"} & set(changed) and _on_a_ballot_being_counted(h):
+        # The ballot printed "village/code": another household given it would get that vote.
+        raise InvalidInput(
+            _(
+                "A ballot was printed for this household in a vote not yet counted: its code and village stay as printed until the count is confirmed."
+            ),
+            field="code",
+        )
     data = {"code": code, "fields": ["village" if f == "locality_id" else f for f in changed]}
     if "code" in changed:
         data["old_code"] = h.code
@@ -191,6 +201,16 @@ def edit_household(
     flush()
     record("household.edit", h, by=by, locality_id=village.id, **data)
     return changed
+
+
+def _on_a_ballot_being_counted(h: Household) -> bool:
+    stmt = (
+        select(Ballot.id)
+        .join(Decision, Decision.consultation_id == Ballot.consultation_id, isouter=True)
+        .where(Ballot.household_id == h.id, Decision.counted_at.is_(None))
+        .limit(1)
+    )
+    return db.session.scalar(stmt) is not None
 
 
 # --- the representative -----------------------------------------------------------------------
@@ -291,6 +311,11 @@ def set_representative(h: Household, email: str, *, reason: str, by) -> User | N
     if h.representative_id == user.id:
         raise InvalidInput(_("This account already represents the household."), field="email")
     other = db.session.scalar(select(Household).where(Household.representative_id == user.id))
+    if other is not None and not has_role_for(by, Role.official, other.locality):
+        # Which household a person represents elsewhere is not this official's to know.
+        raise InvalidInput(
+            _("This account already represents a household of another locality."), field="email"
+        )
     if other is not None:
         raise InvalidInput(
             _(

@@ -226,6 +226,7 @@ def import_file():
                     by=acting_user(),
                     via="import",
                     allowed={v.id for v in villages},
+                    max_rows=importing.WEB_MAX_ROWS,
                 )
             except importing.ImportRefused as exc:
                 db.session.rollback()

@@ -174,7 +174,7 @@ RULES: tuple[Rule, ...] = (
         (_limit("flag_ip", _ip_key, POST), _limit("flag_account", _user_key, POST)),
     ),
     Rule(
-        rf"/consultations/{_ARG}/(record|export|notice)\.{_ARG}",
+        rf"/consultations/{_ARG}/(record|export|notice|results)\.{_ARG}",
         (_limit("download_ip", _ip_key, None),),
     ),
     Rule(r"/me/account/password", (_limit("password_account", _user_key, POST),), required=False),
