@@ -96,33 +96,6 @@ def find_household(c: Consultation, text: str | None) -> Household:
     )
 
 
-def _ballot_number(c: Consultation, household: Household, number) -> int | None:
-    """The ballot's number: as typed (it must be the one printed for the household), else the
-    household's own if ballots were printed."""
-    printed = db.session.scalar(
-        select(Ballot).where(Ballot.consultation_id == c.id, Ballot.household_id == household.id)
-    )
-    if number in (None, ""):
-        return printed.number if printed is not None else None
-    try:
-        number = int(str(number).strip())
-    except ValueError:
-        raise InvalidInput(_("The ballot number is a whole number."), "ballot_number") from None
-    if printed is not None and printed.number != number:
-        raise InvalidInput(
-            _(
-                "Ballot no. %(number)d was not printed for household %(code)s (its ballot is no. %(own)d).",
-                number=number,
-                code=household_code(household),
-                own=printed.number,
-            ),
-            "ballot_number",
-        )
-    if printed is None and not 0 < number < 10**9:
-        raise InvalidInput(_("The ballot number is a whole number."), "ballot_number")
-    return number
-
-
 def ballot_number(c: Consultation, household: Household, number) -> int | None:
     """The ballot's number: as typed (it must be the one printed for the household), else the
     household's own if ballots were printed."""
