@@ -24,6 +24,7 @@ from core.extensions import db
 from core.textutil import clean_text
 from core.timeutil import utcnow
 from infra import mail
+from moderation import telling
 from moderation.forms import OUTCOME_LABELS
 from notifications import services as notifications
 
@@ -87,47 +88,6 @@ def _mail_author(template: str, opinion: Opinion, **context: Any) -> None:
         outcome_labels=OUTCOME_LABELS,
         **context,
     )
-
-
-def _mail_authors_answered(ops: list[Opinion], response: Response) -> None:
-    """Tell each author of ``ops`` the answer: one outbox row each, written in this
-    transaction and rendered by the worker (a group answer may hold thousands)."""
-    author_ids = {op.author_id for op in ops if op.author_id is not None}
-    emails = dict(
-        db.session.execute(
-            select(User.id, User.email).where(User.id.in_(author_ids), User.email.is_not(None))
-        ).all()
-    )
-    mail.queue_later(
-        "opinion_answered",
-        [
-            (emails[op.author_id], {"opinion_id": op.id, "response_id": response.id})
-            for op in ops
-            if op.author_id in emails
-        ],
-    )
-
-
-@mail.builder("opinion_answered")
-def _answered_mail(opinion_id: int, response_id: int) -> dict[str, Any] | None:
-    """The answer to one opinion, as its author is to read it (built by the worker)."""
-    opinion = db.session.get(Opinion, opinion_id)
-    response = db.session.get(Response, response_id)
-    author = opinion.author if opinion is not None else None
-    if response is None or author is None or not author.email or not author.is_active:
-        return None  # offline opinions and deleted accounts have no one to write to
-    if not notifications.account_mail_wanted(author, "opinion_answered"):
-        return None  # the author chose a digest, or no e-mail, for this (notifications/)
-    return {
-        "to": author.email,
-        "locale": author.locale,
-        "user": author,
-        "opinion": opinion,
-        "consultation": opinion.consultation,
-        "section": opinion.section,
-        "outcome_labels": OUTCOME_LABELS,
-        "response": response,
-    }
 
 
 def hide_opinion(op: Opinion, *, by: User, reason: str | None) -> Opinion:
@@ -333,8 +293,12 @@ def respond(
             old_response_id=old,
             new_response_id=response.id,
         )
-    notifications.opinions_answered(ops, by=by)
-    _mail_authors_answered(ops, response)
+    # The authors are told by the worker: one durable row here, not a notification and a
+    # message per author (bench/mail.py: a group answer to 5,000 opinions in under a second).
+    mail.queue_fanout(
+        telling.ANSWERED,
+        {"response_id": response.id, "opinion_ids": ids, "by_id": by.id},
+    )
     return response
 
 

@@ -11,7 +11,7 @@ sweeps the worker runs, each safe to run again at any time.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import g
 from sqlalchemy import and_, delete, select
@@ -177,9 +177,11 @@ def notify(
     by: User | None,
     consultation: Consultation,
     detail: str | None = None,
+    at: datetime | None = None,
 ) -> int:
-    """Tell each ``(user_id, opinion_id)`` of ``targets`` that ``type_`` happened, except
-    ``by``; mail at once those who want it now (and may be mailed). Returns how many were told."""
+    """Tell each ``(user_id, opinion_id)`` of ``targets`` that ``type_`` happened (``at``, by
+    default now), except ``by``; mail at once those who want it now (and may be mailed).
+    Returns how many were told."""
     actor = by.id if by is not None else None
     pairs = [(u, o) for u, o in dict.fromkeys(targets) if u is not None and u != actor]
     if not pairs:
@@ -187,6 +189,7 @@ def notify(
     user_ids = sorted({u for u, _ in pairs})
     choices = _choices(user_ids, type_)
     now = utcnow()
+    happened = at or now
     mailed: set[int] = set()
     if type_ in TAKING_PART:
         # The instant e-mail of these is the account mail the caller sends next (mails_instantly).
@@ -211,7 +214,7 @@ def notify(
                 "detail": detail,
                 "consultation_id": consultation.id,
                 "opinion_id": opinion_id,
-                "created_at": now,
+                "created_at": happened,
                 "read_at": None,
                 "delivery": str(choice),
                 "mailed": state,
@@ -301,8 +304,11 @@ def notify_closing_soon() -> int:
     return told
 
 
-def opinions_answered(opinions: Iterable[Opinion], *, by: User) -> int:
-    """Each author of an answered opinion is told (one notification per opinion)."""
+def opinions_answered(
+    opinions: Iterable[Opinion], *, by: User | None, at: datetime | None = None
+) -> int:
+    """Each author of an answered opinion is told (one notification per opinion); ``at`` is
+    when it was answered (the worker tells them a little later)."""
     ops = list(opinions)
     if not ops:
         return 0
@@ -311,6 +317,7 @@ def opinions_answered(opinions: Iterable[Opinion], *, by: User) -> int:
         ((op.author_id, op.id) for op in ops),
         by=by,
         consultation=ops[0].consultation,
+        at=at,
     )
 
 

@@ -78,6 +78,8 @@ def send_one(message_id: int) -> bool | None:
         row = _claim(conn, message_id, now)
     if row is None:
         return None
+    if row["kind"] == mail.FANOUT:
+        return _expand(row, now)
     if row["template"] and not row["text"]:
         try:
             row = _render_later(row)
@@ -135,6 +137,31 @@ def _render_later(row) -> dict | None:
     with db.engine.begin() as conn:
         conn.execute(update(T).where(T.c.id == row["id"]).values(**values))
     return {**row, **values}
+
+
+def _expand(row, claimed_at: datetime) -> bool | None:
+    """Expand a fan-out row into its notifications and messages, and mark it done, in one
+    transaction: a worker killed halfway leaves nothing, the row goes stale and is expanded
+    again; a slower worker whose claim was taken over finds its mark refused and rolls back."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        with app.app_context(), app.test_request_context(base_url=app.config["BASE_URL"]):
+            session = db.session
+            won = session.execute(
+                update(T)
+                .where(T.c.id == row["id"], T.c.status == SENDING, T.c.claimed_at == claimed_at)
+                .values(status=SENT, sent_at=utcnow())
+            ).rowcount
+            if won != 1:
+                session.rollback()
+                return None
+            mail.expand(row["template"], json.loads(row["params"] or "{}"))
+            session.commit()
+    except Exception as exc:  # retried as a message is, and kept as failed after the last try
+        log.exception("fan-out %s could not be expanded", row["id"])
+        _failed(row["id"], row["attempts"], claimed_at, f"not expanded: {type(exc).__name__}")
+        return False
+    return True
 
 
 def _failed(message_id: int, attempts: int, claimed_at: datetime, reason: str) -> None:

@@ -61,7 +61,13 @@ def send_again(message_id: int):
         flash(_("This message was sent already."), "info")
     elif make_due(db.session, [message.id]):
         db.session.commit()
-        flash(_("The message to %(to)s will be sent again now.", to=message.recipient), "success")
+        if message.recipient:
+            flash(
+                _("The message to %(to)s will be sent again now.", to=message.recipient),
+                "success",
+            )
+        else:  # a fan-out row: the notifications of one event, prepared by the worker
+            flash(_("The notifications will be prepared again now."), "success")
     else:
         flash(_("This message is being sent now."), "info")
     return redirect(url_for("outbox.index"))

@@ -106,7 +106,11 @@ def test_answers_and_moderation_tell_the_author_and_mail_once(app, world, make, 
         moderation.respond(
             ops, by=_as(world, "moderator"), outcome=Outcome.noted, explanation="Ghi nhận."
         )
-        moderation.hide_opinion(ops[0], by=_as(world, "moderator"), reason="Xúc phạm")
+        db.session.commit()  # the worker tells the authors of an answer after its commit
+    with app.test_request_context():
+        moderation.hide_opinion(
+            db.session.get(Opinion, op), by=_as(world, "moderator"), reason="Xúc phạm"
+        )
         db.session.commit()
     with app.test_request_context():
         moderation.restore_opinion(db.session.get(Opinion, op), by=_as(world, "moderator"))
