@@ -12,6 +12,8 @@ from sqlalchemy.engine import Engine
 
 # Every model, so the metadata is complete for migrations and create_all; the triggers that
 # keep the audit trail append-only and the counts current are part of that metadata.
+import alike.grouping
+import alike.models  # noqa: F401
 import audit.models
 import audit.triggers  # noqa: F401
 import auth.models  # noqa: F401
@@ -27,6 +29,7 @@ import notifications.jobs  # the worker's schedule of sweeps and digests
 import notifications.models  # noqa: F401
 import outbox.models
 import outbox.sending  # noqa: F401 - the send jobs, the sweep and the session hooks
+from alike.views import bp as alike_bp
 from api.views import bp as api_bp
 from attachments.views import bp as attachments_bp
 from audit.views import bp as audit_bp
@@ -116,6 +119,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(consultations_bp)
     app.register_blueprint(auth_bp, url_prefix="/auth")
     app.register_blueprint(moderation_bp, url_prefix="/moderation")
+    app.register_blueprint(alike_bp, url_prefix="/moderation")
     app.register_blueprint(me_bp, url_prefix="/me")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(localities_bp, url_prefix="/localities")

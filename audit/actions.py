@@ -49,6 +49,10 @@ ACTIONS = {
     "opinion.keep": _l("The moderator kept the reported opinion published"),
     "response.create": _l("Answered the opinion"),
     "opinion.answer_replace": _l("Replaced the answer to the opinion"),
+    # Groups of alike opinions (issue 16: alike/services.py)
+    "alike.remove": _l("Took the opinion out of its group of alike opinions"),
+    "alike.merge": _l("Merged two groups of alike opinions"),
+    "alike.answer": _l("Answered a whole group of alike opinions"),
     # The record and the Fatherland Front's review
     "record.publish": _l("Published the record of consultation"),
     "review.create": _l("The Fatherland Front submitted its review"),
@@ -149,6 +153,9 @@ KEYS = {
     "ballots": _l("Ballots numbered"),
     "members": _l("Members of the counting committee"),
     "households_total": _l("Households in the community"),
+    # Groups of alike opinions (issue 16)
+    "group": _l("Group of alike opinions"),
+    "merged_group": _l("Group merged into it"),
 }
 
 VIA = {

@@ -232,6 +232,17 @@ def can_respond_anywhere(user: Any) -> bool:
     return user is not None and (user.has_role(Role.moderator) or user.has_role(Role.official))
 
 
+def can_view_groups(user: Any, c: Consultation) -> bool:
+    """The groups of alike opinions of a consultation (issue 16), and answering a whole group:
+    who reads its moderation page and writes its answers."""
+    return can_respond(user, c)
+
+
+def can_regroup(user: Any, c: Consultation) -> bool:
+    """Taking an opinion out of its group, merging two groups: the locality's moderators."""
+    return can_view_consultation(user, c) and can_moderate(user, c.locality)
+
+
 def has_record(c: Consultation) -> bool:
     """The record of consultation is drawn up once the consultation has closed."""
 

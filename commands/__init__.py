@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from alike import cli as alike_cli
 from auth import cli as auth_cli
 from commands import backup, demo
 from households import cli as households_cli
@@ -29,6 +30,7 @@ def register(app: Flask) -> None:
         retention,
         notifications_cli,
         households_cli,
+        alike_cli,
     ):
         for command in module.COMMANDS:
             app.cli.add_command(command)

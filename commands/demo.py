@@ -22,6 +22,7 @@ from flask.cli import with_appcontext
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 
+from alike import grouping
 from audit.models import record as audit
 from auth.models import Consent, Role, RoleAssignment, User
 from auth.permissions import can_moderate
@@ -275,6 +276,8 @@ def load_demo(spec: dict[str, Any]) -> list[tuple[str, ...]]:
         c = load_consultation(cs, users)
         if cs["key"] in spec.get("votes", {}):
             load_votes(c, spec["votes"][cs["key"]], spec["bulk"], users)
+        db.session.flush()
+        grouping.recompute(c.id)  # alike opinions, as the worker keeps them
     return table
 
 

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
+from alike import grouping
 from audit.models import record as audit
 from auth.models import Consent, User
 from auth.services import CONSENT_TEXT_VERSION, PARTICIPATION, default_display_name
@@ -31,6 +32,7 @@ from consultations.models import (
     TrackingCounter,
 )
 from core.extensions import db
+from core.textutil import fold
 from core.timeutil import LOCAL_TZ, utcnow
 from localities.models import Locality
 
@@ -49,6 +51,28 @@ OFFLINE = [
     Channel.social,
     Channel.dialogue,
 ]
+
+
+#: Texts copied by many residents within hours (the moderator sees them as campaigns), and
+#: written again in other words: one opinion in ten is one of them.
+CAMPAIGNS = [
+    "Đề nghị UBND xã giữ nguyên vị trí chợ Cam Lộ, không di dời chợ ra khu vực đồng Bàu.",
+    "Chúng tôi đề nghị miễn thu phí vệ sinh môi trường đối với hộ nghèo và hộ cận nghèo.",
+    "Đề nghị làm đường điện chiếu sáng dọc tuyến đường từ thôn An Trung ra quốc lộ 9.",
+]
+CAMPAIGN_SHARE = 0.1
+
+
+def _campaign_body(rng: random.Random) -> str:
+    text = rng.choice(CAMPAIGNS)
+    roll = rng.random()
+    if roll < 0.2:  # typed without diacritics
+        return fold(text)
+    if roll < 0.35:
+        return "Kính gửi UBND xã. " + text + " Trân trọng cảm ơn."
+    if roll < 0.45:
+        return text.replace("Đề nghị", "Tôi kiến nghị").replace("Chúng tôi đề nghị", "Đề nghị")
+    return text
 
 
 def _bulk_body(rng: random.Random, words: dict[str, Any]) -> str:
@@ -155,18 +179,22 @@ def add_opinions(spec: dict[str, Any], n: int) -> None:
         for i in range(offset, offset + size):
             when = now - span + span * (i + 1) / (n + 1)
             offline = rng.random() < 0.2
+            campaign = rng.random() < CAMPAIGN_SHARE
+            if campaign:  # posted within a few hours of each other, on the whole draft
+                offline = False
+                when = now - timedelta(hours=rng.uniform(1, 6))
             author, place = rng.choice(authors)
             rows.append(
                 {
                     "consultation_id": c.id,
-                    "section_id": rng.choice(sections),
+                    "section_id": None if campaign else rng.choice(sections),
                     "author_id": None if offline else author,
                     "entered_by_id": official.id if offline else None,
                     "contributor_name": _bulk_name(rng, words) if offline else None,
                     "locality_id": None if offline else place,
                     "channel": rng.choice(OFFLINE) if offline else Channel.online,
-                    "stance": rng.choice(STANCES),
-                    "body": _bulk_body(rng, words),
+                    "stance": Stance.suggest if campaign else rng.choice(STANCES),
+                    "body": _campaign_body(rng) if campaign else _bulk_body(rng, words),
                     "status": OpinionStatus.published,
                     "tracking_number": f"YK-{year}-{first + i:06d}",
                     "created_at": when,
@@ -204,6 +232,15 @@ def add_opinions(spec: dict[str, Any], n: int) -> None:
     counter.last = first + n - 1  # opinion_count: the insert trigger counted them (tally.py)
     audit("consultation.bulk_opinions", c, by=None, locality_id=c.locality_id, count=n, via="demo")
     db.session.commit()
+    stats = grouping.recompute(c.id)  # alike opinions, as the worker would keep them
+    db.session.commit()
+    click.echo(
+        _(
+            "%(groups)d groups of alike opinions, %(campaigns)d of them campaigns.",
+            groups=stats["groups"],
+            campaigns=stats["campaigns"],
+        )
+    )
     click.echo(
         _(
             "Done in %(s).1f s: tracking numbers YK-%(year)d-%(a)06d to YK-%(year)d-%(b)06d.",

@@ -17,6 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import make_transient_to_detached
 
+from alike import jobs as alike_jobs
 from audit.models import record as audit
 from audit.models import record_now as audit_now
 from auth.models import User
@@ -195,6 +196,7 @@ def post_opinion(
         channel=channel.value,
         **({"contributor_name_public": bool(contributor_name_public)} if offline else {}),
     )
+    alike_jobs.schedule(opinion)  # alike opinions: grouped by the worker after the commit
     if not offline:
         mail.queue(
             "opinion_receipt",
@@ -249,6 +251,7 @@ def edit_opinion(opinion: Opinion, *, by: User, body: str, stance: Stance) -> Op
     )
     opinion.body, opinion.stance, opinion.edited_at = body, stance, now
     db.session.flush()
+    alike_jobs.schedule(opinion)  # regrouped from its new text
     audit(
         "opinion.edit",
         opinion,

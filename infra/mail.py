@@ -170,6 +170,34 @@ def builder(template: str) -> Callable[[Callable], Callable]:
     return decorator
 
 
+def _unrendered(
+    template: str,
+    params: dict[str, Any],
+    now,
+    *,
+    to: str,
+    sender: str,
+    kind: str = "account",
+) -> dict[str, Any]:
+    """An outbox row to be rendered (or expanded) by the worker at its first attempt."""
+    return {
+        "recipient": to,
+        "subject": "",
+        "text": "",
+        "html": "",
+        "sender": sender,
+        "kind": kind,
+        "headers": "{}",
+        "idempotency_key": new_key(),
+        "status": OutboxStatus.pending.value,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+        "template": template,
+        "params": json.dumps(params),
+    }
+
+
 def queue_later(template: str, items: list[tuple[str, dict[str, Any]]]) -> int:
     """Add many messages to the outbox in the current transaction without rendering them now
     (a group answer to 5,000 opinions must not render 5,000 letters in the request): one row
@@ -178,26 +206,8 @@ def queue_later(template: str, items: list[tuple[str, dict[str, Any]]]) -> int:
     if template not in BUILDERS:
         raise ValueError(f"no builder for the mail template {template!r}")
     now = utcnow()
-    rows = [
-        {
-            "recipient": to,
-            "subject": "",
-            "text": "",
-            "html": "",
-            "sender": current_app.config["MAIL_FROM"],
-            "kind": "account",
-            "headers": "{}",
-            "idempotency_key": new_key(),
-            "status": OutboxStatus.pending.value,
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "template": template,
-            "params": json.dumps(params),
-        }
-        for to, params in items
-        if to
-    ]
+    sender = current_app.config["MAIL_FROM"]
+    rows = [_unrendered(template, params, now, to=to, sender=sender) for to, params in items if to]
     if not rows:
         return 0
     table = OutboxMessage.__table__
@@ -231,24 +241,8 @@ def queue_fanout(name: str, params: dict[str, Any]) -> None:
     and the messages. Durable as any message: retried, kept as failed, swept."""
     if name not in FANOUTS:
         raise ValueError(f"no expander for the fan-out {name!r}")
-    now = utcnow()
     table = OutboxMessage.__table__
-    row = {
-        "recipient": "",
-        "subject": "",
-        "text": "",
-        "html": "",
-        "sender": "",
-        "kind": FANOUT,
-        "headers": "{}",
-        "idempotency_key": new_key(),
-        "status": OutboxStatus.pending.value,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-        "template": name,
-        "params": json.dumps(params),
-    }
+    row = _unrendered(name, params, utcnow(), to="", sender="", kind=FANOUT)
     row_id = db.session.execute(insert(table).returning(table.c.id), [row]).scalar_one()
     db.session.info.setdefault("outbox_new", []).append(row_id)
 

@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
+from alike import queries as alike_queries
 from auth import permissions
 from consultations.models import Consultation, Opinion
 from consultations.services import ensure_not_concluded
@@ -34,7 +35,7 @@ _CONSULTATION_PAGE = re.compile(r"^/moderation/consultations/(\d+)$")
 
 
 @bp.context_processor
-def _labels() -> dict[str, Any]:
+def labels() -> dict[str, Any]:
     return {
         "labels": {
             "outcome": OUTCOME_LABELS,
@@ -46,7 +47,7 @@ def _labels() -> dict[str, Any]:
     }
 
 
-def _int_arg(args: Mapping[str, str], name: str) -> int | None:
+def int_arg(args: Mapping[str, str], name: str) -> int | None:
     try:
         value = int(args.get(name, ""))
     except (TypeError, ValueError):
@@ -54,8 +55,8 @@ def _int_arg(args: Mapping[str, str], name: str) -> int | None:
     return value if 0 < value < 2**63 else None
 
 
-def _page(args: Mapping[str, str]) -> int:
-    return min(_int_arg(args, "page") or 1, 100_000)
+def page_number(args: Mapping[str, str]) -> int:
+    return min(int_arg(args, "page") or 1, 100_000)
 
 
 def _point_at(failed: dict | None, items: list[Opinion]) -> None:
@@ -93,7 +94,7 @@ def queue():
 def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | None = None):
     locality_ids = queries.locality_ids_for(current_user, permissions.QUEUE_ROLES)
     consultation = None
-    consultation_id = _int_arg(args, "consultation")
+    consultation_id = int_arg(args, "consultation")
     if args.get("consultation"):
         consultation = get_or_404(Consultation, args.get("consultation"))
         if not permissions.can_moderate(current_user, consultation.locality):
@@ -102,7 +103,7 @@ def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | 
     tab = args.get("tab")
     if tab not in queries.TABS:
         tab = "flagged" if counts["flagged"] else "unanswered"
-    pagination = queries.queue_page(tab, locality_ids, consultation_id, _page(args))
+    pagination = queries.queue_page(tab, locality_ids, consultation_id, page_number(args))
     items = list(pagination.items)
     _point_at(failed, items)
     here_args = {k: v for k, v in (("tab", tab), ("consultation", consultation_id)) if v}
@@ -115,6 +116,7 @@ def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | 
         pagination=pagination,
         items=items,
         flags=queries.open_flags([op.id for op in items]),
+        groups=alike_queries.groups_of([op.id for op in items]),
         here=url_for("moderation.queue", page=pagination.page, **here_args),
         here_args=here_args,
         failed=failed,
@@ -138,9 +140,9 @@ def _render_consultation(
 ):
     state = args.get("state") if args.get("state") in queries.STATES else "all"
     whole = args.get("section") == "whole"
-    section_id = None if whole else _int_arg(args, "section")
+    section_id = None if whole else int_arg(args, "section")
     pagination = queries.consultation_opinions(
-        c, state=state, section_id=section_id, whole_draft=whole, page=_page(args)
+        c, state=state, section_id=section_id, whole_draft=whole, page=page_number(args)
     )
     items = list(pagination.items)
     _point_at(failed, items)
@@ -161,6 +163,8 @@ def _render_consultation(
         pagination=pagination,
         items=items,
         flags=queries.open_flags([op.id for op in items]),
+        groups=alike_queries.groups_of([op.id for op in items]),
+        alike=alike_queries.overview(c.id),
         can_hide=permissions.can_moderate(current_user, c.locality),
         concluded=permissions.is_concluded(c),
         here=url_for(
@@ -181,7 +185,7 @@ def dashboard():
     status = request.args.get("status")
     if status not in CONSULTATION_STATUS_LABELS or status == "draft":
         status = None
-    pagination = queries.dashboard_page(locality_ids, status, _page(request.args))
+    pagination = queries.dashboard_page(locality_ids, status, page_number(request.args))
     ids = [c.id for c in pagination.items]
     return render_template(
         "moderation/dashboard.html",

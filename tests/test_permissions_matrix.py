@@ -380,6 +380,44 @@ MATRIX: dict[tuple[str, str], list[Case]] = {
             {"opinion_ids": "{closed_opinion}", "outcome": "noted", "explanation": "Ghi nhận"},
         )
     ],
+    # --- alike opinions (issue 16) ---
+    # A group of two opinions in the closed consultation (_seed_targets); the groups and their
+    # answer as the consultation's moderation page, removing and merging its moderators' (empty
+    # forms: 400; a second answer while the first is recorded: 409).
+    ("/moderation/consultations/<int:consultation_id>/groups", "GET"): [
+        Case("/moderation/consultations/{closed}/groups", expect({"moderator", "official"})),
+        Case(
+            "/moderation/consultations/{closed}/groups?campaign=1&whole=1&page=2",
+            expect({"moderator", "official"}),
+        ),
+        Case("/moderation/consultations/{draft}/groups", DRAFT_LOGIN),
+    ],
+    ("/moderation/groups/<int:group_id>", "GET"): [
+        Case("/moderation/groups/{closed_group}", expect({"moderator", "official"}))
+    ],
+    ("/moderation/groups/<int:group_id>/opinions/<int:opinion_id>/remove", "POST"): [
+        Case(
+            "/moderation/groups/{closed_group}/opinions/{closed_opinion}/remove",
+            expect({"moderator"}),
+            {},
+        )
+    ],
+    ("/moderation/groups/<int:group_id>/merge", "POST"): [
+        Case("/moderation/groups/{closed_group}/merge", expect({"moderator"}), {}),
+        Case(
+            "/moderation/groups/{closed_group}/merge",
+            expect({"moderator"}),
+            {"other_group": "{closed_group}"},
+        ),
+    ],
+    ("/moderation/groups/<int:group_id>/response", "POST"): [
+        Case("/moderation/groups/{closed_group}/response", expect({"moderator", "official"}), {}),
+        Case(
+            "/moderation/groups/{closed_group}/response",
+            expect({"moderator", "official"}),
+            {"outcome": "noted", "explanation": "Ghi nhận"},
+        ),
+    ],
     # --- the record, reviews, downloads of opinions -----------------------------------------------
     ("/consultations/<int:consultation_id>/record", "GET"): [
         Case("/consultations/{closed}/record", expect(STAFF)),
@@ -546,6 +584,28 @@ def _seed_targets(app, world) -> dict:
     }
     ids["opinion"] = make.opinion(ids["open"], who="resident")
     ids["closed_opinion"] = make.opinion(ids["closed"], who="resident")
+    # Alike opinions (issue 16): a group of two in the closed consultation, made directly.
+    alike_pair = [ids["closed_opinion"], make.opinion(ids["closed"], who="reviewer")]
+    with app.app_context():
+        from alike.models import OpinionAlike, OpinionGroup
+
+        group = OpinionGroup(consultation_id=ids["closed"], representative_id=alike_pair[0], size=2)
+        db.session.add(group)
+        db.session.flush()
+        for oid in alike_pair:
+            row = db.session.get(OpinionAlike, oid) or OpinionAlike(
+                opinion_id=oid, consultation_id=ids["closed"], text_key=f"k{oid}", signature=b""
+            )
+            row.group_id = group.id
+            db.session.add(row)
+        db.session.flush()
+        db.session.execute(  # what the grouping may have made of them is replaced
+            sa.delete(OpinionGroup).where(
+                OpinionGroup.consultation_id == ids["closed"], OpinionGroup.id != group.id
+            )
+        )
+        db.session.commit()
+        ids["closed_group"] = group.id
     concluded = make.consultation("closed")
     ids["concluded_opinion"] = make.opinion(concluded, who="resident")
     ids["open_attachment"] = _upload(app, world, ids["open"])

@@ -1,0 +1,289 @@
+"""Whether two opinions say the same thing: pure functions of their text, no database.
+
+A text is folded (``core.textutil.fold``: no case, no diacritics), its punctuation and the
+politeness formulas ("Kính gửi UBND xã", "Tôi xin góp ý", "Trân trọng cảm ơn") dropped; copies
+then share ``key``. Rewordings are found by a MinHash signature of the syllable shingles
+(1- and 2-syllable), cut into BANDS bands for the locality-sensitive index, then checked
+exactly by ``alike``: enough shingles in common, and never a different number, a negation on
+one side only, or another place name. Pure Python (hashlib), no extra dependency.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import re
+import struct
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.textutil import fold
+
+#: Permutations of the MinHash signature, and the bands it is cut into for the LSH index.
+NUM_PERM = 64
+BANDS = 16
+#: A campaign: the same text from at least this many authors within this time.
+CAMPAIGN_MIN = 10
+CAMPAIGN_WINDOW = timedelta(hours=48)
+#: Shingle Jaccard (1- and 2-syllable shingles) from which two texts are alike.
+THRESHOLD = 0.5
+
+_ROWS = NUM_PERM // BANDS
+_MASK64 = (1 << 64) - 1
+_PRIME = (1 << 61) - 1
+_MAX32 = (1 << 32) - 1
+
+
+def _params() -> list[tuple[int, int]]:
+    out = []
+    for i in range(NUM_PERM):
+        digest = hashlib.blake2b(b"gopy-minhash-%d" % i, digest_size=16).digest()
+        a, b = struct.unpack("<QQ", digest)
+        out.append(((a % (_PRIME - 1)) + 1, b % _PRIME))
+    return out
+
+
+_PERMS = _params()
+
+#: Politeness formulas (folded) dropped before comparing.
+_FORMULAS = [
+    r"kinh gui (?:den )?(?:ong |ba )?(?:ubnd|uy ban nhan dan|ban soan thao|hdnd)"
+    r"(?: (?:xa|phuong|thi tran|huyen|quan|tinh|thanh pho))?",
+    r"kinh thua (?:cac )?(?:ong|ba|ban soan thao|lanh dao)",
+    r"toi (?:xin )?(?:duoc )?(?:gop y|de nghi|kien nghi|y kien)(?: nhu sau)?",
+    r"(?:toi|chung toi) xin (?:chan thanh )?cam on",
+    r"xin (?:chan thanh )?cam on(?: (?:ubnd|uy ban|ban soan thao|quy co quan))?",
+    r"tran trong (?:cam on|kinh chao)?",
+    r"(?:chan thanh )?cam on(?: (?:nhieu|rat nhieu))?",
+    r"xin chao|kinh chao|tran trong",
+]
+_FORMULA_RE = re.compile(r"\b(?:" + "|".join(_FORMULAS) + r")\b")
+_NON_WORD = re.compile(r"[^\w]+")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+#: Negations (folded): on one side only, the demand is the opposite.
+_NEGATIONS = {"khong", "chua", "chang", "cha", "dung", "khoi", "phan", "cam", "ko", "k"}
+#: Words after which a place's name follows (folded).
+_PLACES = {
+    "thon",
+    "xom",
+    "ap",
+    "duong",
+    "pho",
+    "xa",
+    "phuong",
+    "ngo",
+    "hem",
+    "kiet",
+    "lang",
+    "kenh",
+}
+#: Folded words that read as a negation but are not after these (xây dựng, sử dụng, cảm ơn…).
+_NOT_NEGATIONS = {
+    ("dung", p) for p in ("xay", "su", "ap", "tuyen", "trung", "noi", "dong", "dang", "thu")
+} | {("cam", p) for p in ("tinh", "tu", "thong", "ngo", "su")}
+_NUMBER_WORDS = {
+    "mot",
+    "hai",
+    "ba",
+    "bon",
+    "tu",
+    "nam",
+    "sau",
+    "bay",
+    "tam",
+    "chin",
+    "muoi",
+    "tram",
+    "nghin",
+    "ngan",
+    "trieu",
+    "ty",
+    "ti",
+    "nua",
+}
+
+
+@dataclass(frozen=True)
+class Text:
+    """An opinion's text as the grouping reads it."""
+
+    normal: str  #: folded, punctuation and greetings dropped (``normalise``)
+    key: str  #: 32 hex characters; copies share it (``text_key``)
+    signature: bytes  #: NUM_PERM uint32 MinHash values, little-endian (``signature``)
+
+
+def normalise(body: str) -> str:
+    """Fold (core.textutil.fold), drop punctuation and greetings/politeness formulas."""
+    text = _NON_WORD.sub(" ", fold(body).replace("_", " "))
+    text = " ".join(text.split())
+    return " ".join(_FORMULA_RE.sub(" ", text).split())
+
+
+def _shingles(normal: str) -> set[str]:
+    words = normal.split()
+    out = set(words)
+    out.update(f"{a} {b}" for a, b in itertools.pairwise(words))
+    return out
+
+
+def _hash(shingle: str) -> int:
+    return int.from_bytes(hashlib.blake2b(shingle.encode(), digest_size=8).digest(), "little")
+
+
+def signature(normal: str) -> bytes:
+    """NUM_PERM uint32 MinHash values of the shingles, little-endian."""
+    hashes = [_hash(s) for s in _shingles(normal)] or [0]
+    values = [min((a * h + b) % _PRIME for h in hashes) & _MAX32 for a, b in _PERMS]
+    return struct.pack(f"<{NUM_PERM}I", *values)
+
+
+def text_key(normal: str) -> str:
+    return hashlib.blake2b(normal.encode(), digest_size=16).hexdigest()
+
+
+def prepare(body: str) -> Text:
+    """``normalise`` + ``text_key`` + ``signature`` in one go."""
+    normal = normalise(body)
+    return Text(normal=normal, key=text_key(normal), signature=signature(normal))
+
+
+def band_keys(signature: bytes) -> list[int]:
+    """BANDS signed 63-bit integers (each band's hash, the band number mixed in)."""
+    size = 4 * _ROWS
+    keys = []
+    for band in range(BANDS):
+        chunk = bytes([band]) + signature[band * size : (band + 1) * size]
+        value = int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little")
+        keys.append((value >> 1) - (1 << 62))  # within a signed BIGINT
+    return keys
+
+
+def _guards(normal: str) -> tuple[frozenset, frozenset, frozenset]:
+    words = normal.split()
+    numbers = frozenset(w for w in words if _NUMBER.fullmatch(w) or w in _NUMBER_WORDS)
+    negations = frozenset(
+        w
+        for prev, w in itertools.pairwise(["", *words])
+        if w in _NEGATIONS and (w, prev) not in _NOT_NEGATIONS
+    )
+    places = frozenset(
+        f"{w} {n}" for w, n in itertools.pairwise(words) if w in _PLACES and n not in _NUMBER_WORDS
+    )
+    return numbers, negations, places
+
+
+def _places_clash(a: frozenset, b: frozenset) -> bool:
+    """The same kind of place named differently on the two sides."""
+    kinds_a = defaultdict(set)
+    for p in a:
+        kind, name = p.split(" ", 1)
+        kinds_a[kind].add(name)
+    for p in b:
+        kind, name = p.split(" ", 1)
+        if kind in kinds_a and name not in kinds_a[kind]:
+            return True
+    return False
+
+
+def similarity(a: Text, b: Text) -> float:
+    """Jaccard of the two texts' shingles."""
+    sa, sb = _shingles(a.normal), _shingles(b.normal)
+    if not sa or not sb:
+        return 1.0 if sa == sb else 0.0
+    return len(sa & sb) / len(sa | sb)
+
+
+def alike(a: Text, b: Text) -> bool:
+    """The precise check: the same demand (copies, rewordings). Precision first: a different
+    number, a negation on one side only, a different subject: never alike."""
+    if a.key == b.key:
+        return True
+    if not a.normal or not b.normal:
+        return False
+    na, ga, pa = _guards(a.normal)
+    nb, gb, pb = _guards(b.normal)
+    if na != nb or ga != gb or _places_clash(pa, pb):
+        return False
+    return similarity(a, b) >= THRESHOLD
+
+
+@dataclass(frozen=True)
+class Item:
+    """One opinion for ``cluster``: only opinions of the same consultation, article (section)
+    and stance may share a group."""
+
+    id: int
+    section_id: int | None
+    stance: str
+    text: Text
+    author: str  #: "u<author_id>" or "c<contributor name>" or "o<opinion id>": who wrote it
+    created_at: datetime
+
+
+def _cluster_bucket(items: list[Item]) -> list[list[int]]:
+    by_key: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        by_key[item.text.key].append(item)
+    for copies in by_key.values():
+        copies.sort(key=lambda i: (i.created_at, i.id))
+    # Most copied text first, then the earliest: it stands for its group.
+    order = sorted(
+        by_key, key=lambda k: (-len(by_key[k]), by_key[k][0].created_at, by_key[k][0].id)
+    )
+    bands: dict[int, list[str]] = defaultdict(list)
+    for key in order:
+        for band in band_keys(by_key[key][0].text.signature):
+            bands[band].append(key)
+    taken: set[str] = set()
+    groups = []
+    for key in order:
+        if key in taken:
+            continue
+        taken.add(key)
+        rep = by_key[key][0]
+        members = [i.id for i in by_key[key]]
+        seen = {key}
+        for band in band_keys(rep.text.signature):
+            for other in bands[band]:
+                if other in seen or other in taken:
+                    continue
+                seen.add(other)
+                if alike(rep.text, by_key[other][0].text):
+                    taken.add(other)
+                    members.extend(i.id for i in by_key[other])
+        if len(members) >= 2:
+            groups.append(members)
+    return groups
+
+
+def cluster(items: Sequence[Item]) -> list[list[int]]:
+    """Groups (lists of opinion ids, each of 2 or more) of the items; every member is
+    ``alike`` the group's first (its representative: the earliest opinion of the most copied
+    text). 100,000 items in well under 60 s."""
+    buckets: dict[tuple, list[Item]] = defaultdict(list)
+    for item in items:
+        buckets[(item.section_id, item.stance)].append(item)
+    groups = []
+    for bucket in buckets.values():
+        groups.extend(_cluster_bucket(bucket))
+    groups.sort(key=len, reverse=True)
+    return groups
+
+
+def is_campaign(members: Iterable[Item]) -> bool:
+    """Near-identical texts (the same key) from at least CAMPAIGN_MIN different authors
+    within CAMPAIGN_WINDOW."""
+    by_key: dict[str, list[Item]] = defaultdict(list)
+    for item in members:
+        by_key[item.text.key].append(item)
+    for copies in by_key.values():
+        copies.sort(key=lambda i: i.created_at)
+        start = 0
+        for end in range(len(copies)):
+            while copies[end].created_at - copies[start].created_at > CAMPAIGN_WINDOW:
+                start += 1
+            if len({i.author for i in copies[start : end + 1]}) >= CAMPAIGN_MIN:
+                return True
+    return False
