@@ -239,8 +239,9 @@ def can_view_groups(user: Any, c: Consultation) -> bool:
 
 
 def can_regroup(user: Any, c: Consultation) -> bool:
-    """Taking an opinion out of its group, merging two groups: the locality's moderators."""
-    return can_view_consultation(user, c) and can_moderate(user, c.locality)
+    """Taking an opinion out of its group, merging two groups: the locality's moderators,
+    until the record is published (the record prints the groups)."""
+    return can_view_consultation(user, c) and can_moderate(user, c.locality) and not is_concluded(c)
 
 
 def has_record(c: Consultation) -> bool:

@@ -1,5 +1,8 @@
 """Alike opinions: pairwise precision and recall of ``alike.similarity`` on a labelled set,
-the time of ``cluster`` on 100,000 opinions, and the time to prepare and check one new opinion.
+the time to prepare and ``cluster`` 100,000 opinions, the time to prepare and check one new
+opinion, and the libraries weighed for it: the signature in pure Python (hashlib, what the
+grouping first used) against datasketch's MinHash, and the exact check (set Jaccard) against
+rapidfuzz's, where rapidfuzz is installed (``pip install rapidfuzz``; not a dependency).
 
     .venv/bin/python -m bench.alike [--n 100000]
 """
@@ -7,8 +10,11 @@ the time of ``cluster`` on 100,000 opinions, and the time to prepare and check o
 from __future__ import annotations
 
 import argparse
+import hashlib
+import importlib.util
 import itertools
 import random
+import struct
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -100,18 +106,25 @@ def quality(rng: random.Random) -> tuple[float, float, list[str]]:
     return tp / max(tp + fp, 1), tp / max(tp + fn, 1), errors
 
 
-def items(n: int, rng: random.Random) -> list[similarity.Item]:
-    """n opinions: campaigns (copies), variants of the demands, and distinct texts."""
-    base = datetime(2026, 11, 1, tzinfo=UTC)
+def bodies(n: int, rng: random.Random) -> list[str]:
+    """n texts: half copies and variants of the demands, half distinct texts of their words."""
     pool = [v for _l, t in DEMANDS for v in variants(t, rng)]
-    prepared: dict[str, similarity.Text] = {}
     vocab = fold(" ".join(t for _l, t in DEMANDS + NEAR) + " " + " ".join(OTHER)).split()
     out = []
     for i in range(n):
         if rng.random() < 0.5:
-            body = rng.choice(pool)
+            out.append(rng.choice(pool))
         else:
-            body = " ".join(rng.choices(vocab, k=rng.randint(8, 30))) + f" {i}"
+            out.append(" ".join(rng.choices(vocab, k=rng.randint(8, 30))) + f" {i}")
+    return out
+
+
+def items(texts: list[str], rng: random.Random) -> list[similarity.Item]:
+    """The opinions of ``texts``, each distinct text prepared once (as ``recompute`` does)."""
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    prepared: dict[str, similarity.Text] = {}
+    out = []
+    for i, body in enumerate(texts):
         text = prepared.get(body) or prepared.setdefault(body, similarity.prepare(body))
         out.append(
             similarity.Item(
@@ -126,6 +139,56 @@ def items(n: int, rng: random.Random) -> list[similarity.Item]:
     return out
 
 
+_PRIME = (1 << 61) - 1
+_PERMS = [
+    struct.unpack("<QQ", hashlib.blake2b(b"gopy-minhash-%d" % i, digest_size=16).digest())
+    for i in range(similarity.NUM_PERM)
+]
+
+
+def hashlib_signature(normal: str) -> bytes:
+    """The signature as the grouping first computed it, in pure Python: the baseline."""
+    hashes = [
+        int.from_bytes(hashlib.blake2b(s.encode(), digest_size=8).digest(), "little")
+        for s in similarity._shingles(normal)
+    ] or [0]
+    values = [min((a * h + b) % _PRIME for h in hashes) & 0xFFFFFFFF for a, b in _PERMS]
+    return struct.pack(f"<{similarity.NUM_PERM}I", *values)
+
+
+def per_call(fn, args: list, repeat: int = 1) -> float:
+    """Seconds per call of ``fn(*a)`` over ``args``."""
+    start = time.perf_counter()
+    for _ in range(repeat):
+        for a in args:
+            fn(*a)
+    return (time.perf_counter() - start) / (len(args) * repeat)
+
+
+def libraries(rng: random.Random) -> None:
+    normals = [similarity.normalise(b) for b in bodies(4000, rng)]
+    similarity.signature("warm up")  # datasketch's import and permutations, once
+    ours = per_call(hashlib_signature, [(n,) for n in normals])
+    ds = per_call(similarity.signature, [(n,) for n in normals])
+    print(
+        f"signature: pure Python {ours * 1e3:.3f} ms, datasketch {ds * 1e3:.3f} ms ({ours / ds:.1f}x)"
+    )
+    texts = [similarity.Text(n, "", b"") for n in normals]
+    pairs = list(itertools.pairwise(texts))
+    jac = per_call(similarity.similarity, pairs)
+    line = f"exact check: set Jaccard {jac * 1e6:.1f} us"
+    if importlib.util.find_spec("rapidfuzz"):
+        from rapidfuzz.distance import Indel
+
+        rf = per_call(
+            Indel.normalized_similarity, [(a.normal.split(), b.normal.split()) for a, b in pairs]
+        )
+        line += f", rapidfuzz Indel {rf * 1e6:.1f} us"
+    else:
+        line += ", rapidfuzz not installed"
+    print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
@@ -135,11 +198,17 @@ def main() -> None:
     print(f"pairwise precision {precision:.3f}  recall {recall:.3f}")
     for line in errors[:20]:
         print("  ", line)
-    data = items(args.n, rng)
+    libraries(rng)
+    texts = bodies(args.n, rng)
     start = time.perf_counter()
+    data = items(texts, rng)
+    prepared = time.perf_counter() - start
     groups = similarity.cluster(data)
     took = time.perf_counter() - start
-    print(f"cluster {args.n} opinions: {took:.1f} s, {len(groups)} groups")
+    print(
+        f"prepare and cluster {args.n} opinions: {took:.1f} s "
+        f"(of which preparing {prepared:.1f} s), {len(groups)} groups"
+    )
     candidates = [similarity.prepare(t) for _l, t in DEMANDS + NEAR]
     body = "Kính gửi UBND xã, đề nghị nhanh chóng đưa nước sạch về hộ dân xóm Bãi. Cảm ơn"
     start = time.perf_counter()

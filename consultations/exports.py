@@ -19,6 +19,8 @@ response_outcome         accepted | partly_accepted | not_accepted | noted; empt
 response_explanation     the answer's explanation
 edited_at                last edit by the author (ISO, +07:00), if any
 withdrawn_at             when it was withdrawn (ISO, +07:00), if it was
+similar_group            its group of alike opinions (alike/), the same for each member; empty
+                         for an opinion alike to no other
 ======================== ==================================================================
 
 E-mail addresses, telephone numbers and legal names are never exported. CSV and JSON are data,
@@ -71,6 +73,7 @@ COLUMNS = [
     "response_explanation",
     "edited_at",
     "withdrawn_at",
+    "similar_group",
 ]
 FORMATS = ("csv", "xlsx", "json", "docx", "pdf")
 #: Media types of the downloads, without parameters (``send_file`` adds its own charset to a
@@ -118,8 +121,8 @@ def iter_export_rows(
     for (
         _id, number, created_at, position, heading, stance, channel, status, body, hidden_reason,
         display_name, contributor_name, locality_code, _response_id, outcome, explanation,
-        edited_at, withdrawn_at,
-    ) in opinion_rows(consultation_id, session=session, raw=True):  # fmt: skip
+        edited_at, withdrawn_at, similar_group,
+    ) in opinion_rows(consultation_id, session=session, raw=True, similar=True):  # fmt: skip
         yield [
             number,
             _local(created_at),
@@ -136,6 +139,7 @@ def iter_export_rows(
             explanation,
             _local(edited_at) if edited_at is not None else None,
             _local(withdrawn_at) if withdrawn_at is not None else None,
+            similar_group,
         ]
         n += 1
         if progress and n % PROGRESS_EVERY == 0:
@@ -228,7 +232,7 @@ _WORD_COLUMNS = {
     "response_outcome": "OUTCOMES",
 }
 #: The width of each column in characters, in ``COLUMNS`` order; the long texts wrap within it.
-WIDTHS = [15, 16, 10, 30, 16, 24, 12, 60, 30, 24, 14, 17, 60, 16, 16]
+WIDTHS = [15, 16, 10, 30, 16, 24, 12, 60, 30, 24, 14, 17, 60, 16, 16, 12]
 _WRAPPED = {"section_heading", "body", "hidden_reason", "contributor", "response_explanation"}
 _excel_serial = xlsx.excel_serial  # the tests compare it with openpyxl's
 
@@ -251,6 +255,7 @@ def xlsx_headers() -> list[str]:
         _("Explanation"),
         _("Last edited"),
         _("Withdrawn on"),
+        _("Group of alike opinions"),
     ]
 
 

@@ -7,11 +7,12 @@ from collections import namedtuple
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import String, select, type_coerce
+from sqlalchemy import String, case, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from alike.models import OpinionAlike, OpinionGroup
 from auth.models import User
-from consultations.models import Opinion, Response, Section
+from consultations.models import Opinion, OpinionStatus, Response, Section
 from core.extensions import db
 from localities.models import Locality
 
@@ -27,9 +28,22 @@ def _value(v: Any) -> Any:
     return getattr(v, "value", v)
 
 
-def opinion_rows_select(consultation_id: int, *, by_section: bool = False, raw: bool = False):
+def opinion_rows_select(
+    consultation_id: int,
+    *,
+    by_section: bool = False,
+    raw: bool = False,
+    similar: bool = False,
+    grouped: bool = False,
+):
     """Plain columns of every opinion of a consultation (never ORM objects), with its article,
     public name, locality and answer. Ordered by id, or by article then id.
+
+    ``similar``: a last column ``similar_group``, its group of alike opinions (or None).
+    ``grouped`` (implies ``by_section``): then ``campaign`` and ``representative``, and within
+    an article each group's opinions together where its representative would stand, the
+    published ones sharing an answer one after another, the representative first: the record
+    prints each such run as one row (``record_groups``).
 
     ``raw``: datetimes and enums as the driver gives them (naive UTC, or on SQLite its text;
     the enums' values), skipping SQLAlchemy's conversions: two thirds of the time of reading
@@ -68,8 +82,26 @@ def opinion_rows_select(consultation_id: int, *, by_section: bool = False, raw: 
         .outerjoin(Response, Opinion.response_id == Response.id)
         .where(Opinion.consultation_id == consultation_id)
     )
-    if by_section:  # the whole draft first, then article by article
-        return stmt.order_by(Section.position.is_not(None), Section.position, Opinion.id)
+    if similar or grouped:
+        stmt = stmt.outerjoin(OpinionAlike, OpinionAlike.opinion_id == Opinion.id).add_columns(
+            OpinionAlike.group_id.label("similar_group")
+        )
+    article = (Section.position.is_not(None), Section.position)  # the whole draft first
+    if grouped:
+        rep = OpinionGroup.representative_id
+        published = Opinion.status == OpinionStatus.published
+        stmt = stmt.outerjoin(OpinionGroup, OpinionGroup.id == OpinionAlike.group_id)
+        stmt = stmt.add_columns(OpinionGroup.campaign, (Opinion.id == rep).label("representative"))
+        return stmt.order_by(
+            *article,
+            func.coalesce(rep, Opinion.id),
+            case((published, 0), else_=1),
+            func.coalesce(Opinion.response_id, 0),
+            case((Opinion.id == rep, 0), else_=1),
+            Opinion.id,
+        )
+    if by_section:
+        return stmt.order_by(*article, Opinion.id)
     return stmt.order_by(Opinion.id)
 
 
@@ -79,6 +111,8 @@ def opinion_rows(
     by_section: bool = False,
     session: Session | None = None,
     raw: bool = False,
+    similar: bool = False,
+    grouped: bool = False,
 ):
     """The rows of :func:`opinion_rows_select` (plain tuples), fetched in batches of 1,000: a
     server-side cursor on PostgreSQL, so memory stays bounded. ``session`` lets a streamed
@@ -87,9 +121,9 @@ def opinion_rows(
     # which cost a fifth of a 100,000-row export (bench/).
     connection = (session or db.session).connection()
     return connection.execute(
-        opinion_rows_select(consultation_id, by_section=by_section, raw=raw).execution_options(
-            yield_per=1000
-        )
+        opinion_rows_select(
+            consultation_id, by_section=by_section, raw=raw, similar=similar, grouped=grouped
+        ).execution_options(yield_per=1000)
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from audit.models import record as audit
 from auth.models import User
 from auth.permissions import is_concluded, is_open_to_publishing
+from consultations import record_groups
 from consultations.canonical import (  # noqa: F401 - re-exported: records/ and the tests read them here
     CANONICAL_VERSION,
     Verification,
@@ -73,6 +74,11 @@ class RecordData:
 
     def opinions(self, *, by_section: bool = True) -> Iterator[OpinionRow]:
         return iter_opinions(self.consultation.id, by_section=by_section)
+
+    def entries(self) -> Iterator[record_groups.Entry]:
+        """The opinions as the record lists them: one entry per opinion, or per group of
+        alike opinions sharing an answer."""
+        return record_groups.entries(opinion_rows(self.consultation.id, grouped=True))
 
     def section_label(self, key: int | None, *, vietnamese: bool = False) -> str:
         if key is None:

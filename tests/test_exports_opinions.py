@@ -33,6 +33,7 @@ HEADERS_EN = [
     "Explanation",
     "Last edited",
     "Withdrawn on",
+    "Group of alike opinions",
 ]
 HEADERS_VI = [
     "Mã theo dõi",
@@ -50,6 +51,7 @@ HEADERS_VI = [
     "Giải trình",
     "Sửa lần cuối",
     "Ngày rút lại",
+    "Nhóm ý kiến cùng nội dung",
 ]
 
 
@@ -197,7 +199,7 @@ def test_xlsx_has_a_frozen_filtered_header_and_every_opinion(client, auth, world
     assert list(header) == HEADERS_EN
     assert ws.title == "Opinions"
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:O{len(numbers) + 1}"
+    assert ws.auto_filter.ref == f"A1:P{len(numbers) + 1}"
     assert set(by_number) == set(numbers.values())
     assert by_number[numbers["hidden"]]["status"] == "Hidden"
     assert by_number[numbers["hidden"]]["stance"] == "Disagree"
@@ -344,5 +346,5 @@ def test_an_empty_consultation_exports_an_xlsx_with_just_the_header(client, auth
         assert response.status_code == 200
         ws = openpyxl.load_workbook(io.BytesIO(response.get_data())).active
     assert [list(r) for r in ws.iter_rows(values_only=True)] == [HEADERS_EN]
-    assert ws.auto_filter.ref == "A1:O1"
+    assert ws.auto_filter.ref == "A1:P1"
     assert ws.freeze_panes == "A2"

@@ -76,7 +76,7 @@ def test_xlsx_cells_come_back_with_their_types(app, make):
     assert all(c.font.b for c in ws[1])
     assert not ws["A2"].font.b
     assert ws.freeze_panes == "A2"
-    assert ws.auto_filter.ref == f"A1:O{len(ids) + 1}"
+    assert ws.auto_filter.ref == f"A1:P{len(ids) + 1}"
     assert [
         ws.column_dimensions[chr(ord("A") + i)].width for i in range(len(COLUMNS))
     ] == exports.WIDTHS
@@ -126,7 +126,7 @@ def test_xlsx_cells_come_back_with_their_types(app, make):
             "xl/worksheets/sheet1.xml",
         } <= set(z.namelist())
         workbook = z.read("xl/workbook.xml").decode()
-        assert f"'Opinions'!$A$1:$O${len(ids) + 1}</definedName>" in workbook
+        assert f"'Opinions'!$A$1:$P${len(ids) + 1}</definedName>" in workbook
         sheet = z.read("xl/worksheets/sheet1.xml").decode()
         # schema order: sheetViews, cols, sheetData, autoFilter, pageMargins
         assert sheet.index("<sheetViews>") < sheet.index("<cols>") < sheet.index("<sheetData>")

@@ -2,7 +2,9 @@
 
 ``document_context`` gathers the heading, the figures and the signature; ``doc_items`` yields
 the table of opinions one item at a time from the database cursor: an article's heading (a
-``str``) before its first opinion, then a :class:`DocRow` per opinion.
+``str``) before its first opinion, then a :class:`DocRow` per opinion, or per group of alike
+opinions sharing an answer (``record_groups``: its tracking numbers, its count, the answer once).
+The staff's internal table keeps one row per opinion and names each one's group.
 """
 
 from __future__ import annotations
@@ -39,13 +41,18 @@ from consultations.documents.wording import (
     vn_date,
 )
 from consultations.models import Opinion, OpinionStatus, Response
+from consultations.record_groups import Entry, entries
 from core.extensions import db
 from core.timeutil import closing_date, to_local, utcnow
 from localities.models import Locality, LocalityKind
 from localities.names import committee_of, commune_of
 
-#: An opinion as the documents read it: :class:`record.OpinionRow` and the answer's summary.
-DocOpinion = namedtuple("DocOpinion", (*rec.OpinionRow._fields, "summary"))
+#: An opinion as the documents read it: :class:`record.OpinionRow`, its group of alike opinions
+#: (``opinion_rows_select(grouped=True)``) and the answer's summary.
+DocOpinion = namedtuple(
+    "DocOpinion",
+    (*rec.OpinionRow._fields, "similar_group", "campaign", "representative", "summary"),
+)
 
 
 @dataclass
@@ -62,8 +69,9 @@ class DocRow:
 
 
 def doc_opinions(consultation_id: int, *, session: Session | None = None) -> Iterator[DocOpinion]:
-    """Every opinion article by article, with its answer's summary, in batches of 1,000."""
-    stmt = rec.opinion_rows_select(consultation_id, by_section=True).add_columns(Response.summary)
+    """Every opinion article by article, each group of alike opinions together, with its
+    answer's summary, in batches of 1,000."""
+    stmt = rec.opinion_rows_select(consultation_id, grouped=True).add_columns(Response.summary)
     connection = (session or db.session).connection()
     for row in connection.execute(stmt.execution_options(yield_per=1000)):
         yield DocOpinion(*row)
@@ -82,11 +90,23 @@ def section_labels(data: rec.RecordData) -> Callable[[int | None], str]:
     return label
 
 
+def _count(n: int) -> str:
+    return f"{n:,}".replace(",", ".")
+
+
+def _tracking(e: Entry) -> str:
+    numbers = "\n".join(e.numbers)  # one a line, as a commune's table lists them
+    return f"{numbers}\nvà {_count(e.more)} ý kiến khác" if e.more else numbers
+
+
 def _content(r: DocOpinion, status: str, internal: bool) -> str:
     if internal:  # the staff's export: every text in full, whatever the record prints
+        text = r.body
         if status == "hidden":
-            return r.body + f"\n[Lý do ẩn: {r.hidden_reason or ''}]"
-        return r.body
+            text += f"\n[Lý do ẩn: {r.hidden_reason or ''}]"
+        if r.similar_group is not None:
+            text += f"\n[Nhóm ý kiến cùng nội dung số {r.similar_group}]"
+        return text
     if status == "hidden":
         return f"Ý kiến đã bị cán bộ quản lý ý kiến ẩn do vi phạm quy định. Lý do: {r.hidden_reason or ''}"
     if status == "withdrawn":
@@ -106,8 +126,10 @@ def doc_items(
     label = label or section_labels(data)
     if opinions is None:
         opinions = doc_opinions(data.consultation.id)
+    runs = (Entry(r, [r.tracking_number]) for r in opinions) if internal else entries(opinions)
     article = object()
-    for i, r in enumerate(opinions, start=1):
+    for i, e in enumerate(runs, start=1):
+        r = e.row
         if r.section_position != article:
             article = r.section_position
             yield label(article)
@@ -120,10 +142,14 @@ def doc_items(
         if r.created_at:
             local = to_local(r.created_at)
             created = f"{short_date(local.date())}\n{local:%H:%M}"
+        content = _content(r, status, internal)
+        if e.grouped:
+            lead = "ý kiến cùng nội dung" if e.campaign else "ý kiến có nội dung tương tự"
+            content = f"{_count(e.count)} {lead}:\n{content}"
         yield DocRow(
             stt=i,
-            tracking=r.tracking_number,
-            content=_content(r, status, internal),
+            tracking=_tracking(e),
+            content=content,
             stance=VI_STANCE[rec._value(r.stance)],
             answer=answer,
             created=created,
