@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from alike import grouping
 from alike.models import AlikeLink, OpinionAlike, OpinionGroup
@@ -214,8 +214,22 @@ def _pending_query(group_id: int, *columns: Any):
     )
 
 
-def _pending(group_id: int) -> list[Opinion]:
-    return list(db.session.scalars(_pending_query(group_id, Opinion).order_by(Opinion.id)))
+def _still_pending(ids: list[int]) -> list[Opinion]:
+    """Those of ``ids`` still waiting for an answer, whatever became of their group."""
+    out: list[Opinion] = []
+    for start in range(0, len(ids), 500):
+        out.extend(
+            db.session.scalars(
+                select(Opinion)
+                .where(
+                    Opinion.id.in_(ids[start : start + 500]),
+                    Opinion.response_id.is_(None),
+                    needs_answer_clause(),
+                )
+                .order_by(Opinion.id)
+            )
+        )
+    return out
 
 
 def _checked(outcome: Any, explanation: str | None, summary: str | None) -> tuple[str, str, str]:
@@ -255,7 +269,10 @@ def answer_group(
     needing an answer. Returns how many opinions the answer will cover."""
     chosen, explanation, summary = _checked(outcome, explanation, summary)
     group = _lock(group)
-    pending = db.session.scalar(_pending_query(group.id, func.count())) or 0
+    # The opinions the moderator answers are those waiting now: named in the row, they are
+    # answered even if the group changes or dissolves before the worker comes.
+    named = list(db.session.scalars(_pending_query(group.id, Opinion.id).order_by(Opinion.id)))
+    pending = len(named)
     if not pending:
         raise StateError(_("Every opinion of this group already has an answer."))
     now = utcnow()
@@ -279,6 +296,8 @@ def answer_group(
         GROUP_ANSWER,
         {
             "group_id": group.id,
+            "consultation_id": group.consultation_id,
+            "opinion_ids": named,
             "by_id": by.id,
             "outcome": chosen,
             "explanation": explanation,
@@ -302,21 +321,32 @@ def answer_group(
 
 @mail.fanout(GROUP_ANSWER)
 def _answer_members(
-    group_id: int, by_id: int, outcome: str, explanation: str, summary: str | None
+    group_id: int,
+    by_id: int,
+    outcome: str,
+    explanation: str,
+    summary: str | None,
+    consultation_id: int | None = None,
+    opinion_ids: list[int] | None = None,
 ) -> None:
     """The worker's half of ``answer_group``: one answer (``moderation.services.respond``,
-    which tells each author in turn) for the members still waiting, then the mark cleared.
-    A consultation concluded meanwhile: the mark is cleared and nothing is answered."""
+    which tells each author in turn) for the opinions it named that are still waiting, even
+    if their group was changed or dissolved meanwhile; then the group's mark cleared. A
+    consultation concluded meanwhile: nothing is answered."""
     group = db.session.get(OpinionGroup, group_id)
-    if group is None:
-        log.warning("group answer: the group %s was dissolved before its answer", group_id)
-        return
+    if consultation_id is None:  # a row written before the ids were named in it
+        if group is None:
+            log.warning("group answer: the group %s was dissolved before its answer", group_id)
+            return
+        consultation_id = group.consultation_id
     by = db.session.get(User, by_id)
     try:
         if by is None:
             raise StateError("the moderator's account is gone")
-        lock_consultation(group.consultation_id)
-        ops = _pending(group_id)  # under the lock: none is withdrawn behind our back
+        lock_consultation(consultation_id)
+        if opinion_ids is None:
+            opinion_ids = list(db.session.scalars(_pending_query(group_id, Opinion.id)))
+        ops = _still_pending(opinion_ids)  # under the lock: none is withdrawn behind our back
         if ops:
             moderation.respond(
                 ops, by=by, outcome=outcome, explanation=explanation, summary=summary
@@ -324,5 +354,6 @@ def _answer_members(
     except (StateError, InvalidInput) as exc:
         # respond refuses before it writes: clearing the mark is all there is to keep.
         log.warning("group answer of the group %s given up: %s", group_id, exc)
-    group.answering_at = None
-    db.session.flush()
+    if group is not None:
+        group.answering_at = None
+        db.session.flush()

@@ -30,6 +30,9 @@ CAMPAIGN_MIN = 10
 CAMPAIGN_WINDOW = timedelta(hours=48)
 #: Shingle Jaccard (1- and 2-syllable shingles) from which two texts are alike.
 THRESHOLD = 0.5
+#: Syllables one text may have that the other lacks (a word inserted, a synonym): at most
+#: this many, or a quarter of the text. More is another demand added, never the same opinion.
+EXTRA_MIN = 3
 
 _ROWS = NUM_PERM // BANDS
 #: The seed of datasketch's permutations: stored signatures stay comparable while it holds.
@@ -147,7 +150,8 @@ def prepare(body: str) -> Text:
     return Text(normal=normal, key=text_key(normal), signature=signature(normal))
 
 
-def band_keys(signature: bytes) -> list[int]:
+@functools.lru_cache(maxsize=1 << 16)  # a recomputation asks twice for each text's bands
+def band_keys(signature: bytes) -> tuple[int, ...]:
     """BANDS signed 63-bit integers (each band's hash, the band number mixed in)."""
     size = 4 * _ROWS
     keys = []
@@ -155,9 +159,15 @@ def band_keys(signature: bytes) -> list[int]:
         chunk = bytes([band]) + signature[band * size : (band + 1) * size]
         value = int.from_bytes(hashlib.blake2b(chunk, digest_size=8).digest(), "little")
         keys.append((value >> 1) - (1 << 62))  # within a signed BIGINT
-    return keys
+    return tuple(keys)
 
 
+@functools.lru_cache(maxsize=1 << 17)  # a recomputation checks each text against many
+def _words(normal: str) -> frozenset[str]:
+    return frozenset(normal.split())
+
+
+@functools.lru_cache(maxsize=1 << 17)
 def _guards(normal: str) -> tuple[frozenset, frozenset, frozenset]:
     words = normal.split()
     numbers = frozenset(w for w in words if _NUMBER.fullmatch(w) or w in _NUMBER_WORDS)
@@ -195,10 +205,13 @@ def similarity(a: Text, b: Text) -> float:
 
 def alike(a: Text, b: Text) -> bool:
     """The precise check: the same demand (copies, rewordings). Precision first: a different
-    number, a negation on one side only, a different subject: never alike."""
+    number, a negation on one side only, another place, a demand added: never alike."""
     if a.key == b.key:
         return True
     if not a.normal or not b.normal:
+        return False
+    wa, wb = _words(a.normal), _words(b.normal)  # the cheapest refusal first
+    if len(wa - wb) > max(EXTRA_MIN, len(wa) // 4) or len(wb - wa) > max(EXTRA_MIN, len(wb) // 4):
         return False
     na, ga, pa = _guards(a.normal)
     nb, gb, pb = _guards(b.normal)

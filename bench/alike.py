@@ -41,6 +41,17 @@ NEAR = [
     ("water", "Đề nghị sớm đưa nước sạch về các hộ dân xóm Trại đang phải dùng nước giếng"),
     ("school", "Đề nghị xây thêm 2 phòng học cho trường tiểu học vì lớp quá đông học sinh"),
     ("land", "Chưa đồng ý công khai quy hoạch sử dụng đất của xã tại nhà văn hóa thôn"),
+    # The same demand with another one added: the answer to the first would leave it out.
+    (
+        "light",
+        "Đề nghị lắp đèn chiếu sáng trên tuyến đường từ chợ về trạm y tế xã, đồng thời làm "
+        "thêm rãnh thoát nước có nắp đậy dọc tuyến",
+    ),
+    (
+        "market",
+        "Đề nghị bố trí lại chỗ bán hàng trong chợ để không lấn chiếm lòng đường và xây "
+        "thêm nhà vệ sinh công cộng",
+    ),
 ]
 OTHER = [
     "Tôi đồng ý với toàn bộ dự thảo",

@@ -192,19 +192,21 @@ def load_consultation(cs: dict[str, Any], users: dict[str, User]) -> Consultatio
     for spec in cs.get("opinions", []):
         channel = Channel(spec.get("channel", "online"))
         online = channel == Channel.online
-        op = opinions.post_opinion(
-            c,
-            by=users[spec["who"]] if online else official,
-            body=spec["body"].strip(),
-            stance=Stance(spec["stance"]),
-            section=_section(c, spec.get("article")),
-            channel=channel,
-            contributor_name=None if online else spec["contributor"],
-            # Offline: public as the channel and the village; the name only if they agreed.
-            contributor_locality=None if online else get_by_code(spec.get("village")),
-            contributor_name_public=not online and bool(spec.get("named")),
-        )
-        posted.append((spec, op))
+        # ``copies``: one form letter handed in by each of these contributors (a campaign).
+        for name in spec.get("copies") or [spec.get("contributor")]:
+            op = opinions.post_opinion(
+                c,
+                by=users[spec["who"]] if online else official,
+                body=spec["body"].strip(),
+                stance=Stance(spec["stance"]),
+                section=_section(c, spec.get("article")),
+                channel=channel,
+                contributor_name=None if online else name,
+                # Offline: public as the channel and the village; the name only if they agreed.
+                contributor_locality=None if online else get_by_code(spec.get("village")),
+                contributor_name_public=not online and bool(spec.get("named")),
+            )
+            posted.append((spec, op))
 
     # Move the calendar back: opened on ``opens``, opinions spread over the days since.
     c.created_at = opens - timedelta(days=3)
@@ -216,6 +218,15 @@ def load_consultation(cs: dict[str, Any], users: dict[str, User]) -> Consultatio
         if op.channel != Channel.online:
             op.received_at = when - timedelta(hours=5)
         op.created_at = when
+    # A form letter's copies all came in within a few hours of the first.
+    letters: dict[int, list[Opinion]] = {}
+    for spec, op in posted:
+        if "copies" in spec:
+            letters.setdefault(id(spec), []).append(op)
+    for copies in letters.values():
+        for k, op in enumerate(copies):
+            op.created_at = copies[0].created_at + timedelta(minutes=25 * k)
+            op.received_at = op.created_at - timedelta(hours=1)
     if status in (Status.closed, Status.concluded):
         c.stored_status = Status.closed
     db.session.flush()

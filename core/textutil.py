@@ -6,10 +6,26 @@ import unicodedata
 _SPACES = re.compile(r"\s+")
 
 
+def _slow_fold(ch: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", ch.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+#: The Latin letters with diacritics (Vietnamese's among them) mapped to what the slow path
+#: gives them: one ``str.translate`` instead of a test per character, a third of the time of
+#: grouping 100,000 opinions (bench/alike.py).
+_LATIN = str.maketrans(
+    {ch: _slow_fold(ch) for ch in map(chr, [*range(0xC0, 0x250), *range(0x1E00, 0x1F00)])}
+)
+
+
 def fold(text: str | None) -> str:
     """Lower-case, strip diacritics and map đ to d, so "dat dai" matches "đất đai"."""
     if not text:
         return ""
+    quick = text.translate(_LATIN)
+    if quick.isascii():  # the same as the path below gives, which the rest of Unicode takes
+        return " ".join(quick.casefold().split())
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))

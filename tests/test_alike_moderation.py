@@ -327,6 +327,30 @@ def test_a_consultation_concluded_meanwhile_gives_the_answer_up(setup):
     assert _pending(app, gid) == 2
 
 
+def test_a_group_dissolved_before_the_worker_still_has_its_opinions_answered(setup):
+    app, _world, client, _cid, ids, _ops = setup
+    gid = ids["pair"]
+    with app.app_context():
+        pair = sorted(
+            db.session.scalars(
+                sa.select(OpinionAlike.opinion_id).where(OpinionAlike.group_id == gid)
+            )
+        )
+    assert _answer(client, gid).status_code == 302
+    # Its author rewrites one of the two: regrouped, the group dissolves before the worker
+    # reaches the answer (taking one out by hand is refused meanwhile).
+    assert client.post(f"/moderation/groups/{gid}/opinions/{pair[1]}/remove").status_code == 409
+    with app.app_context():
+        db.session.get(Opinion, pair[1]).body = OTHER
+        grouping.add(pair[1])
+        db.session.commit()
+        assert db.session.get(OpinionGroup, gid) is None
+        queue.run_due()
+        answered = {db.session.get(Opinion, i).response_id for i in pair}
+    assert len(answered) == 1  # both, with the one answer the moderator gave
+    assert None not in answered
+
+
 def test_errors_are_shown_at_the_top_in_the_users_language_and_the_input_is_kept(setup):
     app, _world, client, _cid, ids, _ops = setup
     client.set_cookie("lang", "vi")

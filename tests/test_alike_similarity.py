@@ -103,3 +103,22 @@ def test_folded_words_that_only_look_like_negations():
     assert not s.alike(
         s.prepare("Đừng thu phí rác của hộ nghèo"), s.prepare("Thu phí rác của hộ nghèo")
     )
+
+
+def test_another_demand_added_is_never_the_same_opinion():
+    one = "Đề nghị lắp đèn chiếu sáng trên tuyến đường từ chợ về trạm y tế xã."
+    two = one + " Đồng thời làm thêm rãnh thoát nước có nắp đậy dọc tuyến."
+    assert not s.alike(s.prepare(one), s.prepare(two))
+    # A word or two more is still the same demand.
+    assert s.alike(s.prepare(one), s.prepare(one.replace("lắp", "lắp thêm")))
+
+
+def test_signatures_are_datasketch_minhash_and_stable():
+    # Stored signatures stay comparable across releases only while the seed and scheme hold.
+    text = s.prepare("Đề nghị nạo vét mương thoát nước trước mùa mưa")
+    assert len(text.signature) == 4 * s.NUM_PERM
+    from datasketch import MinHash
+
+    minhash = MinHash(num_perm=s.NUM_PERM, seed=s.SEED)
+    minhash.update_batch([x.encode() for x in s._shingles(text.normal)])
+    assert minhash.hashvalues.astype("<u4").tobytes() == text.signature
