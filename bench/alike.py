@@ -16,9 +16,12 @@ import itertools
 import random
 import struct
 import time
+import tomllib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from alike import similarity
+from commands.demo_bulk import _bulk_body
 from core.textutil import fold
 
 #: Demands about commune matters: (label, text). Each is written several ways below.
@@ -200,6 +203,29 @@ def libraries(rng: random.Random) -> None:
     print(line)
 
 
+def demo_purity(n: int, rng: random.Random) -> None:
+    """The bulk demo's texts (an opener, one to three of twenty demands, a closer: many share
+    most of their words): the groups whose members do not all make the same demands."""
+    words = tomllib.loads(Path("data/demo.toml").read_text(encoding="utf-8"))["bulk"]
+    folded = [fold(m) for m in words["middles"]]
+    base = datetime(2026, 11, 1, tzinfo=UTC)
+    texts = [_bulk_body(rng, words) for _ in range(n)]
+    demands = [frozenset(i for i, m in enumerate(folded) if m in fold(t)) for t in texts]
+    prepared: dict[str, similarity.Text] = {}
+    data = [
+        similarity.Item(
+            i, None, "suggest", prepared.setdefault(t, similarity.prepare(t)), f"u{i}", base
+        )
+        for i, t in enumerate(texts)
+    ]
+    groups = similarity.cluster(data)
+    mixed = sum(1 for g in groups if any(demands[m] != demands[g[0]] for m in g))
+    print(
+        f"demo texts ({n}): {len(groups)} groups holding {sum(map(len, groups))}, "
+        f"{mixed} with a member making other demands"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
@@ -209,6 +235,7 @@ def main() -> None:
     print(f"pairwise precision {precision:.3f}  recall {recall:.3f}")
     for line in errors[:20]:
         print("  ", line)
+    demo_purity(20_000, rng)
     libraries(rng)
     texts = bodies(args.n, rng)
     start = time.perf_counter()

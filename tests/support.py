@@ -84,6 +84,11 @@ def new_app(database_url: tuple[str, dict], tmp_path: Path, **config: Any) -> Fl
     return app
 
 
+def new_queued_app(database_url: tuple[str, dict], tmp_path: Path, **config: Any) -> Flask:
+    """``new_app`` whose jobs wait in a queue (Huey's memory store) for ``queue.run_due()``."""
+    return new_app(database_url, tmp_path, QUEUE_IMMEDIATE=False, QUEUE_URL="memory://", **config)
+
+
 def dispose(app: Flask) -> None:
     """Close what ``app`` holds open (its session and its engine's connections)."""
     with app.app_context():

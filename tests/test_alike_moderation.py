@@ -9,7 +9,15 @@ import re
 
 import pytest
 import sqlalchemy as sa
-from support import AuthActions, Maker, dispose, new_app, notifications_of, outbox, seed_world
+from support import (
+    AuthActions,
+    Maker,
+    dispose,
+    new_queued_app,
+    notifications_of,
+    outbox,
+    seed_world,
+)
 
 from alike import grouping
 from alike.models import AlikeLink, OpinionAlike, OpinionGroup
@@ -94,7 +102,7 @@ def _opinions(make: Maker, cid: int, body: str, who=AUTHORS, **kwargs) -> list[i
 @pytest.fixture
 def queued_app(database_url, tmp_path):
     """Jobs wait for the worker (``queue.run_due``), as in production."""
-    app = new_app(database_url, tmp_path, QUEUE_IMMEDIATE=False, QUEUE_URL="memory://")
+    app = new_queued_app(database_url, tmp_path)
     yield app
     dispose(app)
 

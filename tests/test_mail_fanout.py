@@ -7,7 +7,15 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from support import AuthActions, Maker, dispose, new_app, notifications_of, outbox, seed_world
+from support import (
+    AuthActions,
+    Maker,
+    dispose,
+    new_queued_app,
+    notifications_of,
+    outbox,
+    seed_world,
+)
 
 from auth.models import User
 from consultations.models import Opinion, Outcome
@@ -25,9 +33,7 @@ AUTHORS = ("resident", "reviewer", "official", "moderator")
 
 @pytest.fixture
 def queued_app(database_url, tmp_path):
-    app = new_app(
-        database_url, tmp_path, QUEUE_IMMEDIATE=False, QUEUE_URL="memory://", MAIL_MAX_ATTEMPTS=3
-    )
+    app = new_queued_app(database_url, tmp_path, MAIL_MAX_ATTEMPTS=3)
     yield app
     dispose(app)
 

@@ -13,7 +13,7 @@ from support import (
     FakeSendGrid,
     Maker,
     dispose,
-    new_app,
+    new_queued_app,
     outbox,
     seed_world,
     sendgrid_env,
@@ -37,9 +37,7 @@ def fake_sendgrid(monkeypatch):
 @pytest.fixture
 def queued_app(database_url, tmp_path):
     """An app whose jobs wait in a queue (Huey's memory store) for ``queue.run_due()``."""
-    app = new_app(
-        database_url, tmp_path, QUEUE_IMMEDIATE=False, QUEUE_URL="memory://", MAIL_MAX_ATTEMPTS=4
-    )
+    app = new_queued_app(database_url, tmp_path, MAIL_MAX_ATTEMPTS=4)
     yield app
     dispose(app)
 
