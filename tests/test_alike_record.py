@@ -189,7 +189,7 @@ def test_the_record_prints_a_group_once_with_its_numbers_and_answer(
 
     plain = _page(app, cid)
     assert "3 ý kiến có nội dung tương tự" in plain
-    assert ", ".join(numbers[k] for k in ("widen", "again", "folded")) in plain
+    assert " , ".join(numbers[k] for k in ("widen", "again", "folded")) in plain  # one a span
     assert plain.count("Mở rộng lên 6 mét.") == 1
 
     with app.app_context():  # the hash of the published record is not touched by the grouping
