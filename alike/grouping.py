@@ -20,7 +20,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from alike import merges, similarity
+from alike import merges, similarity, store
 from alike.models import AlikeBand, OpinionAlike, OpinionGroup
 from consultations.locking import lock_consultation
 from consultations.models import Opinion
@@ -246,14 +246,8 @@ def recompute(consultation_id: int) -> dict[str, int]:
     """Every group of the consultation again. Returns {"opinions", "groups", "grouped",
     "campaigns"}. The caller commits."""
     lock_consultation(consultation_id)
-    stored = {
-        r.opinion_id: r
-        for r in db.session.execute(
-            select(OpinionAlike.opinion_id, OpinionAlike.apart).where(
-                OpinionAlike.consultation_id == consultation_id
-            )
-        )
-    }
+    connection = db.session.connection()
+    stored = store.stored_rows(connection, consultation_id)
     rows = db.session.execute(
         select(*_COLUMNS).where(Opinion.consultation_id == consultation_id).order_by(Opinion.id)
     ).all()
@@ -263,11 +257,10 @@ def recompute(consultation_id: int) -> dict[str, int]:
         normal = similarity.normalise(r.body)
         text = prepared.get(normal)
         if text is None:
-            text = prepared[normal] = similarity.Text(
-                normal=normal,
-                key=similarity.text_key(normal),
-                signature=similarity.signature(normal),
-            )
+            key, old = similarity.text_key(normal), stored.get(r.id)
+            known = old is not None and old.text_key == key and old.signature
+            signature = old.signature if known else similarity.signature(normal)
+            text = prepared[normal] = similarity.Text(normal=normal, key=key, signature=signature)
         texts[r.id] = text
     apart = {oid for oid, r in stored.items() if r.apart}
     items = {r.id: _item(r, texts[r.id]) for r in rows}
@@ -276,7 +269,6 @@ def recompute(consultation_id: int) -> dict[str, int]:
 
     # Core statements on the tables throughout: the ORM's unit of work spent half the time of
     # 100,000 opinions on 18,000 groups and 1.6 million rows (bench/alike.py, `opinions group`).
-    connection = db.session.connection()
     table = OpinionGroup.__table__
     old = dict(
         connection.execute(
@@ -285,8 +277,6 @@ def recompute(consultation_id: int) -> dict[str, int]:
             )
         ).all()
     )
-    db.session.execute(delete(OpinionAlike).where(OpinionAlike.consultation_id == consultation_id))
-    db.session.execute(delete(AlikeBand).where(AlikeBand.consultation_id == consultation_id))
     now = utcnow()
     kept, fresh = [], []
     campaigns = 0
@@ -325,9 +315,6 @@ def recompute(consultation_id: int) -> dict[str, int]:
             ),
             kept,
         )
-    connection.execute(
-        delete(table).where(table.c.consultation_id == consultation_id, table.c.size == 0)
-    )
     group_of = {rep: old[rep] for rep in (m[0] for m in clusters) if rep in old}
     for start in range(0, len(fresh), 5000):
         inserted = connection.execute(
@@ -338,32 +325,13 @@ def recompute(consultation_id: int) -> dict[str, int]:
         )
         group_of.update(tuple(r) for r in inserted)
     member_of = {m: group_of[members[0]] for members in clusters for m in members}
-    values = [
-        {
-            "opinion_id": r.id,
-            "consultation_id": consultation_id,
-            "group_id": member_of.get(r.id),
-            "text_key": texts[r.id].key,
-            "signature": texts[r.id].signature,
-            "apart": r.id in apart,
-        }
-        for r in rows
-    ]
-    for start in range(0, len(values), 5000):
-        connection.execute(insert(OpinionAlike.__table__), values[start : start + 5000])
-    banded: set[str] = set()
-    bands = []
-    for r in rows:
-        text = texts[r.id]
-        if text.key in banded:
-            continue
-        banded.add(text.key)
-        bands.extend(
-            {"consultation_id": consultation_id, "key": key, "opinion_id": r.id}
-            for key in similarity.band_keys(text.signature)
-        )
-    for start in range(0, len(bands), 5000):
-        connection.execute(insert(AlikeBand.__table__), bands[start : start + 5000])
+    ids = [r.id for r in rows]
+    store.write_members(connection, consultation_id, ids, texts, member_of, apart, stored)
+    store.write_bands(connection, consultation_id, ids, texts, stored)
+    # The old groups left empty, once no opinion names them any more.
+    connection.execute(
+        delete(table).where(table.c.consultation_id == consultation_id, table.c.size == 0)
+    )
     db.session.expire_all()  # the groups changed under the ORM's feet
     return {
         "opinions": len(rows),

@@ -8,7 +8,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from alike import grouping, jobs
+from alike import grouping, jobs, similarity
 from alike.models import AlikeBand, OpinionAlike, OpinionGroup
 from auth.models import User
 from consultations import opinions as opinion_services
@@ -135,3 +135,61 @@ def test_two_opinions_grouped_at_once_make_one_group(app, make):
     assert groups[first] == groups[second] == groups[third]
     with app.app_context():
         assert [g.size for g in db.session.scalars(sa.select(OpinionGroup))] == [3]
+
+
+def _stored(app, cid):
+    with app.app_context():
+        rows = db.session.execute(
+            sa.select(OpinionAlike.opinion_id, OpinionAlike.group_id, OpinionAlike.signature)
+            .where(OpinionAlike.consultation_id == cid)
+            .order_by(OpinionAlike.opinion_id)
+        ).all()
+        bands = db.session.execute(
+            sa.select(AlikeBand.id, AlikeBand.opinion_id, AlikeBand.key)
+            .where(AlikeBand.consultation_id == cid)
+            .order_by(AlikeBand.id)
+        ).all()
+    return [tuple(r) for r in rows], [tuple(b) for b in bands]
+
+
+@pytest.mark.postgres
+def test_a_recomputation_rewrites_only_what_changed(app, make):
+    cid = make.consultation("open")
+    road = [make.opinion(cid, who=w, body=ROAD, stance="suggest") for w in ("resident", "reviewer")]
+    school = make.opinion(cid, who="official", body=SCHOOL, stance="suggest")
+    with app.app_context():
+        grouping.recompute(cid)
+        db.session.commit()
+    rows, bands = _stored(app, cid)
+    assert len(bands) == 2 * similarity.BANDS  # one set per distinct text
+    with app.app_context():
+        grouping.recompute(cid)
+        db.session.commit()
+    assert _stored(app, cid) == (rows, bands)  # the same band rows, not deleted and written again
+
+    # The text of a banded opinion changes: its bands alone are replaced.
+    with app.app_context():
+        db.session.get(Opinion, school).body = ROAD_NO_MARKS
+        db.session.commit()
+        grouping.recompute(cid)
+        db.session.commit()
+    rows_after, bands_after = _stored(app, cid)
+    assert {b for b in bands_after if b[1] == road[0]} == {b for b in bands if b[1] == road[0]}
+    assert not {b for b in bands_after if b[1] == school} & set(bands)
+    assert len({r[1] for r in rows_after}) == 1  # all three alike now, one group
+
+
+@pytest.mark.postgres
+def test_signatures_cleared_by_the_upgrade_are_computed_again(app, make):
+    cid = make.consultation("open")
+    ids = [make.opinion(cid, who=w, body=ROAD, stance="suggest") for w in ("resident", "reviewer")]
+    with app.app_context():  # what migration 6f7a8b9c0d1e leaves of the old signatures
+        db.session.execute(sa.delete(AlikeBand))
+        db.session.execute(sa.update(OpinionAlike).values(signature=b""))
+        db.session.commit()
+        grouping.recompute(cid)
+        db.session.commit()
+    rows, bands = _stored(app, cid)
+    assert all(len(r[2]) == 4 * similarity.NUM_PERM for r in rows)
+    assert {b[1] for b in bands} == {ids[0]}
+    assert rows[0][1] is not None

@@ -51,11 +51,11 @@ def test_demo_loads_a_realistic_commune(app, runner):
         opinions = s.scalars(sa.select(Opinion)).all()
         assert len(opinions) >= 30
         assert {op.channel for op in opinions} == set(Channel)
-        # No text repeated but the market's form letter, handed in by twelve (a campaign).
+        # No text repeated but the form letter on the waste fee, handed in by twelve (a campaign).
         repeated = Counter(op.body for op in opinions).most_common(2)
         assert repeated[0][1] == 12
         assert repeated[1][1] == 1
-        assert "miễn tiền thuê ki-ốt trọn 12 tháng" in repeated[0][0]
+        assert "giữ mức thu 15.000 đồng" in repeated[0][0]
         assert len({op.tracking_number for op in opinions}) == len(opinions)
         for c in s.scalars(sa.select(Consultation)):
             assert c.opinion_count == sum(op.consultation_id == c.id for op in opinions)
