@@ -3,6 +3,11 @@
 SQLite: the online backup API copies one consistent snapshot (writers are not blocked in WAL
 mode), the copy is checked with ``PRAGMA integrity_check`` and then moved into place.
 PostgreSQL: ``pg_dump --format=custom`` (restore with ``pg_restore``).
+Then the stored uploads (attachments, reviews' signed PDFs), from the folder or the S3 store,
+into a folder beside it (``FILE.files/``): only those not already there, since a stored file
+never changes under its random name. Copied after the database, so every file the copy of the
+database names is in the folder. Generated files (exports, letters) are left out: they are
+made again on demand, and the letters hold households' keys.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from flask.cli import with_appcontext
 from sqlalchemy.engine import URL
 
 from core.extensions import db
+from infra import storage
 
 
 class BackupError(click.ClickException):
@@ -84,6 +90,24 @@ def backup(output: Path) -> int:
     raise BackupError(f"Backups of {url.get_backend_name()} databases are not supported.")
 
 
+def backup_files(target: Path) -> tuple[int, int]:
+    """Copy into ``target`` the stored uploads it lacks; (copied, total)."""
+    target.mkdir(parents=True, exist_ok=True)
+    copied = total = 0
+    for name, _modified, size in storage.listing():
+        total += 1
+        path = target / name
+        if path.exists() and path.stat().st_size == size:
+            continue
+        partial = path.with_name(name + ".partial")
+        with open(partial, "wb") as out:
+            for chunk in storage.chunks(name):
+                out.write(chunk)
+        os.replace(partial, path)
+        copied += 1
+    return copied, total
+
+
 @click.command("backup")
 @click.option(
     "--output",
@@ -92,11 +116,23 @@ def backup(output: Path) -> int:
     type=click.Path(dir_okay=False, path_type=Path),
     help="File to write (SQLite copy, or pg_dump custom format for PostgreSQL).",
 )
+@click.option(
+    "--files",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the stored uploads (default: FILE.files beside the database's copy).",
+)
+@click.option("--no-files", is_flag=True, help="The database only (the store is backed up apart).")
 @with_appcontext
-def backup_command(output: Path) -> None:
-    """Write a consistent backup of the database to a file, while the site keeps running."""
+def backup_command(output: Path, files: Path | None, no_files: bool) -> None:
+    """Write a consistent backup of the database to a file, and the stored uploads to a folder
+    beside it, while the site keeps running."""
     size = backup(output)
     click.echo(f"Backup written to {output} ({size:,} bytes).")
+    if no_files:
+        return
+    folder = files or output.with_name(output.name + ".files")
+    copied, total = backup_files(folder)
+    click.echo(f"Stored files in {folder}: {copied:,} copied, {total:,} in all.")
 
 
 COMMANDS = [backup_command]

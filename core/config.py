@@ -76,6 +76,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "MAX_FORM_MEMORY_SIZE": FORM_MAX_BYTES,
         "OUTBOX_DIR": str(instance / "outbox"),
         "UPLOAD_DIR": str(instance / "uploads"),
+        # infra/stores.py: empty keeps the files in UPLOAD_DIR; s3://BUCKET/PREFIX puts them
+        # in an S3-compatible store (AWS_* and AWS_ENDPOINT_URL), shared by every app server.
+        "STORAGE_URL": "",
         "OPINIONS_PER_PAGE": 20,
         "CONSULTATIONS_PER_PAGE": 10,
         "SESSION_COOKIE_HTTPONLY": True,
@@ -115,6 +118,7 @@ def from_environment() -> dict[str, Any]:
         "BASE_URL",
         "RATELIMIT_STORAGE_URI",
         "QUEUE_URL",
+        "STORAGE_URL",
         "BABEL_DEFAULT_LOCALE",
         *PRIVACY_TEXT_SETTINGS,
     ):

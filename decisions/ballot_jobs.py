@@ -61,7 +61,7 @@ def is_current(job: ExportJob, c: Consultation) -> bool:
         return False
     if job.expires_at is None or job.expires_at <= utcnow():
         return False
-    if not storage.path_for(job.stored_name, folder=FOLDER).exists():
+    if not storage.exists(job.stored_name, folder=FOLDER):
         return False
     numbered = db.session.scalar(
         select(func.max(Ballot.printed_at)).where(Ballot.consultation_id == c.id)

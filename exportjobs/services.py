@@ -87,7 +87,7 @@ def is_current(job: ExportJob) -> bool:
         return False
     if job.expires_at is None or job.expires_at <= utcnow():
         return False
-    if not storage.path_for(job.stored_name, folder=FOLDER).exists():
+    if not storage.exists(job.stored_name, folder=FOLDER):
         return False
     return not _changed_since(job.consultation_id, job.started_at)
 

@@ -4,9 +4,6 @@ as JSON for the page's script. The download itself keeps its address
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 from flask import jsonify, redirect, render_template, url_for
 from flask_babel import ngettext
 from flask_login import current_user
@@ -32,23 +29,16 @@ def respond(c: Consultation, fmt: str, *, filename: str):
     job = services.request_export(c, fmt, by=acting_user())
     if job is None or job.status != DONE:
         return _page(c, fmt, job)
-    path = storage.path_for(job.stored_name, folder=FOLDER)
     response = download(
-        _chunks(path), filename=filename, content_type=exports.CONTENT_TYPES[fmt], public=False
+        storage.chunks(job.stored_name, folder=FOLDER),
+        filename=filename,
+        content_type=exports.CONTENT_TYPES[fmt],
+        public=False,
     )
     response.headers["Content-Length"] = str(job.size)
     # A stored file is never run as a page of this site (as infra.storage.send does).
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-
-def _chunks(path: Path, size: int = 256 * 1024) -> Iterator[bytes]:
-    """The stored file, read as it is sent. Opened at the first chunk and closed at the last,
-    so a response never read holds no file open (an expired file deleted meanwhile is no
-    matter once open)."""
-    with path.open("rb") as fh:
-        while chunk := fh.read(size):
-            yield chunk
 
 
 def _count_text(job: ExportJob | None) -> str:

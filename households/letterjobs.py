@@ -3,7 +3,7 @@
 
 Small and self-contained, without a table: the request writes ``letters/<token>.json`` (who
 asked, for which village) and enqueues :func:`make_letters`; the job issues the fresh keys,
-renders the PDF to ``letters/<token>.pdf`` and commits the keys only once the file is written
+renders the PDF to ``letters/<token>.pdf`` (in the store, :mod:`infra.storage`) and commits the keys only once the file is written
 (a failed render leaves the earlier letters working). The file holds the keys: only the
 official who asked may download it, it is deleted once downloaded, and any left after
 ``TTL`` by the periodic sweep. The keys never pass through the queue's store.
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import time
 
@@ -32,22 +31,19 @@ TTL = 3600
 QUEUED, RUNNING, DONE, FAILED = "queued", "running", "done", "failed"
 
 
-def _path(token: str, ext: str):
-    return storage.path_for(f"{token}.{ext}", folder=FOLDER)
+def _name(token: str, ext: str) -> str:
+    return f"{token}.{ext}"
 
 
 def state(token: str) -> dict | None:
     try:
-        return json.loads(_path(token, "json").read_text(encoding="utf-8"))
+        return json.loads(storage.read(_name(token, "json"), folder=FOLDER).decode("utf-8"))
     except (FileNotFoundError, ValueError):
         return None
 
 
 def _write_state(token: str, data: dict) -> None:
-    path = _path(token, "json")
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data), encoding="utf-8")
-    os.replace(partial, path)
+    storage.put(_name(token, "json"), json.dumps(data).encode("utf-8"), folder=FOLDER)
 
 
 def request_letters(village: Locality, *, by, count: int) -> str:
@@ -84,14 +80,12 @@ def run(token: str) -> None:
         by = db.session.get(User, data["user_id"])
         issued = issue_keys(village, by=by, via="letters")
         pdf = letters.letters_pdf(village, issued)
-        target = _path(token, "pdf")
-        target.write_bytes(pdf)
-        os.chmod(target, 0o640)
+        storage.put(_name(token, "pdf"), pdf, folder=FOLDER)
         db.session.commit()
     except Exception as exc:  # the job's failure is shown on its page
         db.session.rollback()
         log.exception("letters %s failed", token)
-        _path(token, "pdf").unlink(missing_ok=True)
+        storage.delete(_name(token, "pdf"), folder=FOLDER)
         _write_state(token, {**data, "status": FAILED, "error": type(exc).__name__})
         return
     _write_state(token, {**data, "status": DONE, "count": len(issued)})
@@ -99,24 +93,22 @@ def run(token: str) -> None:
 
 def take(token: str) -> bytes | None:
     """The finished PDF, read once and deleted with its state (it holds the keys)."""
-    path = _path(token, "pdf")
     try:
-        body = path.read_bytes()
+        body = storage.read(_name(token, "pdf"), folder=FOLDER)
     except FileNotFoundError:
         return None
-    path.unlink(missing_ok=True)
-    _path(token, "json").unlink(missing_ok=True)
+    storage.delete(_name(token, "pdf"), folder=FOLDER)
+    storage.delete(_name(token, "json"), folder=FOLDER)
     return body
 
 
 def sweep(now: float | None = None) -> int:
     """Delete letters files older than TTL; how many."""
     now = now or time.time()
-    folder = storage.path_for("0" * 32 + ".pdf", folder=FOLDER).parent
     gone = 0
-    for path in folder.iterdir():
-        if path.stat().st_mtime < now - TTL:
-            path.unlink(missing_ok=True)
+    for name, modified, _size in list(storage.listing(FOLDER)):
+        if modified.timestamp() < now - TTL:
+            storage.delete(name, folder=FOLDER)
             gone += 1
     return gone
 

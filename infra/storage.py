@@ -1,5 +1,6 @@
 """Uploaded files: checked by their content, never by the name or type the browser claims,
-stored under a random name in ``UPLOAD_DIR``.
+stored under a random name in the store ``STORAGE_URL`` names (:mod:`infra.stores`: a folder,
+``UPLOAD_DIR``, by default; S3 in production).
 
     stored = storage.save(request.files["file"], allowed={"pdf"})   # raises UploadError
     Attachment(filename=stored.filename, content_type=stored.content_type, size=stored.size,
@@ -18,12 +19,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
-import os
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import IO
 
@@ -33,6 +34,7 @@ from werkzeug.datastructures import FileStorage
 
 from core.textutil import clean_text
 from core.web import download, refuse
+from infra.stores import store
 
 #: kind -> (content type, extensions accepted in the sender's file name)
 KINDS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -51,7 +53,7 @@ MAX_UNPACKED_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 5000
 
 _STORED_NAME = re.compile(r"[0-9a-f]{32}\.[a-z]{3,4}")
-#: Subfolders of UPLOAD_DIR for generated files (``exports``).
+#: Folders of the store for generated files (``exports``).
 _FOLDER = re.compile(r"[a-z]{1,32}")
 
 
@@ -65,7 +67,7 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class StoredFile:
-    #: Random name under UPLOAD_DIR, e.g. "3f2a…9c.pdf"; never derived from user input.
+    #: Random name in the store, e.g. "3f2a…9c.pdf"; never derived from user input.
     stored_name: str
     #: The sender's file name, cleaned, for display and downloads.
     filename: str
@@ -165,12 +167,6 @@ def check(
     return data, kind
 
 
-def upload_dir() -> Path:
-    folder = Path(current_app.config["UPLOAD_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
 def save(
     file: FileStorage | None,
     *,
@@ -182,14 +178,7 @@ def save(
     :func:`delete` so no orphan file stays behind."""
     data, kind = check(file, allowed=allowed, max_bytes=max_bytes)
     stored_name = f"{secrets.token_hex(16)}.{KINDS[kind][1][0]}"
-    target = upload_dir() / stored_name
-    partial = target.with_name(target.name + ".partial")
-    with open(partial, "xb") as out:
-        out.write(data)
-        out.flush()
-        os.fsync(out.fileno())
-    os.chmod(partial, 0o640)
-    os.replace(partial, target)
+    store().put(stored_name, data)
     return StoredFile(
         stored_name=stored_name,
         filename=clean_filename(file.filename if file else None, kind),
@@ -200,49 +189,75 @@ def save(
     )
 
 
-def path_for(stored_name: str, *, folder: str | None = None) -> Path:
-    """The file of a stored upload (or, in ``folder``, of a generated file); refuses anything
-    but a name :func:`save` or :func:`write_generated` made."""
+def key_for(stored_name: str, *, folder: str | None = None) -> str:
+    """The store's key of a stored upload (or, in ``folder``, of a generated file); refuses
+    anything but a name :func:`save` or :func:`write_generated` made."""
     if not _STORED_NAME.fullmatch(stored_name or ""):
         raise FileNotFoundError(stored_name)
     if folder is None:
-        return upload_dir() / stored_name
-    return _generated_dir(folder) / stored_name
-
-
-def _generated_dir(folder: str) -> Path:
+        return stored_name
     if not _FOLDER.fullmatch(folder):
         raise FileNotFoundError(folder)
-    path = upload_dir() / folder
-    path.mkdir(parents=True, exist_ok=True)
+    return f"{folder}/{stored_name}"
+
+
+def path_for(stored_name: str, *, folder: str | None = None) -> Path:
+    """The file of a stored name in a folder store (the tests look at the disk this way)."""
+    key = key_for(stored_name, folder=folder)
+    path = store().local_path(key)
+    if path is None:
+        raise FileNotFoundError(key)
     return path
+
+
+def exists(stored_name: str, *, folder: str | None = None) -> bool:
+    try:
+        return store().size(key_for(stored_name, folder=folder)) is not None
+    except FileNotFoundError:
+        return False
+
+
+def read(stored_name: str, *, folder: str | None = None) -> bytes:
+    """The whole stored file (small ones: a review's PDF, a state); FileNotFoundError."""
+    return store().get(key_for(stored_name, folder=folder))
+
+
+def put(stored_name: str, data: bytes, *, folder: str) -> None:
+    """Store ``data`` under a name the caller made (a job's small state file)."""
+    store().put(key_for(stored_name, folder=folder), data)
+
+
+def chunks(stored_name: str, *, folder: str | None = None) -> Iterator[bytes]:
+    """The stored file read as it is sent, never whole in memory."""
+    return store().chunks(key_for(stored_name, folder=folder))
+
+
+def listing(folder: str | None = None) -> Iterator[tuple[str, datetime, int]]:
+    """(stored name, last modified, size) of the files in ``folder`` (None: the uploads)."""
+    if folder is not None:
+        key_for("0" * 32 + ".pdf", folder=folder)  # checks the folder's name
+    for key, modified, size in store().listing(folder or ""):
+        name = key.rsplit("/", 1)[-1]
+        if _STORED_NAME.fullmatch(name):
+            yield name, modified, size
 
 
 def write_generated(
     folder: str, extension: str, write: Callable[[IO[bytes]], None]
 ) -> tuple[str, int]:
     """Store a file the site makes itself (an export) under a random name in ``folder``:
-    ``write`` is handed the open file and writes it as it goes (never whole in memory); the
+    ``write`` is handed an open file and writes it as it goes (never whole in memory); the
     file appears under its name only once complete. Returns (stored name, size)."""
     stored_name = f"{secrets.token_hex(16)}.{extension}"
-    target = path_for(stored_name, folder=folder)
-    partial = target.with_name(target.name + ".partial")
-    try:
-        with open(partial, "xb") as out:
-            write(out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(partial, 0o640)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return stored_name, target.stat().st_size
+    with store().writer(key_for(stored_name, folder=folder)) as out:
+        write(out)
+        size = out.seek(0, io.SEEK_END)
+    return stored_name, size
 
 
 def delete(stored_name: str, *, folder: str | None = None) -> None:
     with contextlib.suppress(FileNotFoundError):
-        path_for(stored_name, folder=folder).unlink(missing_ok=True)
+        store().delete(key_for(stored_name, folder=folder))
 
 
 def send(
@@ -253,16 +268,30 @@ def send(
     inline: bool = False,
     folder: str | None = None,
 ):
-    """A response with the stored file, as a download unless ``inline`` (PDF and images)."""
+    """A response with the stored file, as a download unless ``inline`` (PDF and images).
+    From a folder store with ranges and validators; from S3 streamed through this server, so
+    the permission checks of the view stay the only way in."""
     try:
-        path = path_for(stored_name, folder=folder)
+        key = key_for(stored_name, folder=folder)
     except FileNotFoundError:
         refuse(404)
-    if not path.exists():
-        refuse(404)
+    where = store()
+    path = where.local_path(key)
+    if path is not None:
+        if not path.exists():
+            refuse(404)
+        body: Path | Iterator[bytes] = path
+        size = None
+    else:
+        size = where.size(key)
+        if size is None:
+            refuse(404)
+        body = where.chunks(key)
     response = download(
-        path, filename=filename or stored_name, content_type=content_type, inline=inline
+        body, filename=filename or stored_name, content_type=content_type, inline=inline
     )
+    if size is not None:
+        response.headers["Content-Length"] = str(size)
     # Never let a browser run an uploaded file as a page of this site.
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

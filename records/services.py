@@ -4,8 +4,6 @@ upload. Services here check, flush and audit; the view commits."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 
@@ -72,14 +70,3 @@ def add_review(
             storage.delete(stored.stored_name)  # no file without its review
         raise
     return review
-
-
-def review_file(review: Review) -> Path | None:
-    """The stored signed PDF of ``review``, if it has one still held."""
-    if not review.attachment_stored:
-        return None
-    try:
-        path = storage.path_for(review.attachment_stored)
-    except FileNotFoundError:
-        return None
-    return path if path.is_file() else None

@@ -98,3 +98,21 @@ def en(app, client, world):
 @pytest.fixture
 def make(app, world) -> Maker:
     return Maker(app, world)
+
+
+@pytest.fixture(scope="session")
+def s3_peer():
+    """moto's S3 server, one process for the whole run (each test takes a bucket of its own)."""
+    from peers import S3Peer  # lazy: only the tests of S3 storage start it
+
+    peer = S3Peer()
+    yield peer
+    peer.close()
+
+
+@pytest.fixture
+def s3(s3_peer, monkeypatch):
+    """The S3 peer, with the AWS_* variables an operator would set pointing at it."""
+    for name, value in s3_peer.env().items():
+        monkeypatch.setenv(name, value)
+    return s3_peer

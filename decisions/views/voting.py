@@ -312,8 +312,9 @@ def ballots_pdf(consultation_id: int):
         job = ballot_jobs.request_ballots(c, by=acting_user(), total=total)
         if job is None or job.status != DONE:
             return _progress(c, job)
-        path = storage.path_for(job.stored_name, folder=FOLDER)
-        return download(path, filename=filename, content_type="application/pdf")
+        return storage.send(
+            job.stored_name, filename=filename, content_type="application/pdf", folder=FOLDER
+        )
     html = paper.ballots_html(c, rows)
     db.session.commit()  # the numbers stand once printed; WeasyPrint runs without the lock
     return download(render_pdf(html), filename=filename, content_type="application/pdf")
