@@ -71,6 +71,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SESSION_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"] or secure
     app.config["REMEMBER_COOKIE_SECURE"] = app.config.get("REMEMBER_COOKIE_SECURE") or secure
     config.refuse_insecure(app.config, app.debug, app.testing)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = config.engine_options(app.config)
 
     if not app.debug and not app.testing:
         logging.basicConfig(

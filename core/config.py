@@ -42,6 +42,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "SECRET_KEY": "development-only-key",
         "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(instance / "gopy.sqlite"),
         "SQLALCHEMY_ENGINE_OPTIONS": {},
+        # PostgreSQL reached through PgBouncer in transaction mode: psycopg must not prepare
+        # statements, since the next transaction may run on another server connection.
+        "DATABASE_PGBOUNCER": False,
         "SENDGRID_API_KEY": None,
         "SENDGRID_API_HOST": None,
         "MAIL_FROM": "Góp ý <no-reply@gopy.local>",
@@ -136,6 +139,8 @@ def from_environment() -> dict[str, Any]:
             "no",
             "off",
         }
+    if env.get("DATABASE_PGBOUNCER"):
+        cfg["DATABASE_PGBOUNCER"] = _yes(env["DATABASE_PGBOUNCER"])
     if env.get("QUEUE_IMMEDIATE"):
         cfg["QUEUE_IMMEDIATE"] = env["QUEUE_IMMEDIATE"].strip().lower() in {
             "1",
@@ -156,6 +161,20 @@ def from_environment() -> dict[str, Any]:
     if env.get("LOGIN_SESSION_DAYS"):
         cfg["LOGIN_SESSION_DAYS"] = float(env["LOGIN_SESSION_DAYS"])
     return cfg
+
+
+def _yes(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def engine_options(config: dict[str, Any]) -> dict[str, Any]:
+    """SQLALCHEMY_ENGINE_OPTIONS with what DATABASE_PGBOUNCER needs: no prepared statements."""
+    options = dict(config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if config.get("DATABASE_PGBOUNCER") and str(config["SQLALCHEMY_DATABASE_URI"]).startswith(
+        "postgresql"
+    ):
+        options["connect_args"] = {**options.get("connect_args", {}), "prepare_threshold": None}
+    return options
 
 
 def normalise_db_url(url: str) -> str:

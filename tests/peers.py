@@ -4,17 +4,20 @@ Importable as ``peers``, like ``support``."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import boto3
+import sqlalchemy as sa
 from botocore.config import Config
 
 
@@ -44,6 +47,28 @@ def stop(process: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@contextlib.contextmanager
+def fresh_database(url: str):
+    """A new PostgreSQL database beside ``url``'s (its extensions made), dropped afterwards;
+    yields its URL."""
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    name = "gopy_" + secrets.token_hex(5)
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    new = sa.engine.make_url(url).set(database=name)
+    engine = sa.create_engine(new)
+    with engine.begin() as conn:
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS unaccent"))
+        conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
+    engine.dispose()
+    try:
+        yield new.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 class S3Peer:
@@ -96,22 +121,24 @@ class S3Peer:
 class PgBouncer:
     """Debian's pgbouncer in transaction mode in front of the tests' PostgreSQL."""
 
-    def __init__(self, folder: Path, *, host: str, port: int, database: str) -> None:
+    def __init__(self, *, host: str = "127.0.0.1", port: int = 5432) -> None:
         program = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
         if not Path(program).exists():
             raise RuntimeError("pgbouncer is not installed (the Debian package pgbouncer)")
-        folder.mkdir(parents=True, exist_ok=True)
+        # Its own folder, outside pytest's (mode 700): as root it runs as the user postgres.
+        self.folder = folder = Path(tempfile.mkdtemp(prefix="gopy-pgbouncer-"))
         self.port = free_port()
         ini = folder / "pgbouncer.ini"
         users = folder / "users.txt"
         users.write_text('"postgres" ""\n', encoding="utf-8")
         ini.write_text(
             "[databases]\n"
-            f"{database} = host={host} port={port} dbname={database}\n"
+            f"* = host={host} port={port}\n"
             "[pgbouncer]\n"
             f"listen_addr = 127.0.0.1\nlisten_port = {self.port}\n"
             f"unix_socket_dir =\nauth_type = trust\nauth_file = {users}\n"
-            "pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = 10\n"
+            "pool_mode = transaction\nmax_client_conn = 200\ndefault_pool_size = 3\n"
+            "admin_users = postgres\n"
             f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n"
             "ignore_startup_parameters = extra_float_digits,options\n",
             encoding="utf-8",
@@ -123,8 +150,32 @@ class PgBouncer:
                 shutil.chown(path, "postgres")
             argv = [program, "-u", "postgres", str(ini)]
         self.log = folder / "pgbouncer.log"
-        self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for_port(self.port, self.process)
+        with open(folder / "stderr.txt", "wb") as err:
+            self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            wait_for_port(self.port, self.process)
+        except RuntimeError as exc:
+            raise RuntimeError(f"{exc}: {(folder / 'stderr.txt').read_text()}") from None
+
+    def url(self, database_url: str) -> str:
+        """``database_url`` (a database of the PostgreSQL behind) reached through PgBouncer."""
+        u = sa.engine.make_url(database_url)
+        return u.set(host="127.0.0.1", port=self.port).render_as_string(hide_password=False)
+
+    def stats(self, database: str) -> dict[str, Any]:
+        """PgBouncer's own count for ``database`` (SHOW STATS on its admin console)."""
+        import psycopg
+
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, dbname="pgbouncer", user="postgres", autocommit=True
+        ) as conn:
+            cur = conn.execute("SHOW STATS")
+            names = [c.name for c in cur.description]
+            for row in cur.fetchall():
+                if row[0] == database:
+                    return dict(zip(names, row, strict=True))
+        return {}
 
     def close(self) -> None:
         stop(self.process)
+        shutil.rmtree(self.folder, ignore_errors=True)
