@@ -49,12 +49,25 @@ def stop(process: subprocess.Popen) -> None:
             process.wait()
 
 
+def postgresql_url() -> str:
+    """TEST_DATABASE_URL: without it a test fails on CI (nothing may be skipped there) and is
+    skipped elsewhere."""
+    import pytest  # lazy: this module is also a plain helper library
+
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI"):
+            pytest.fail("TEST_DATABASE_URL must be set on CI: PostgreSQL tests may not be skipped")
+        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
+    return url
+
+
 @contextlib.contextmanager
-def fresh_database(url: str):
+def fresh_database(url: str, prefix: str = "gopy_"):
     """A new PostgreSQL database beside ``url``'s (its extensions made), dropped afterwards;
     yields its URL."""
     admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    name = "gopy_" + secrets.token_hex(5)
+    name = prefix + secrets.token_hex(5)
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
     new = sa.engine.make_url(url).set(database=name)

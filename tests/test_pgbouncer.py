@@ -4,12 +4,11 @@ transaction may run on any server connection. Residents post and read at the sam
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
 import sqlalchemy as sa
-from peers import PgBouncer, fresh_database
+from peers import PgBouncer, fresh_database, postgresql_url
 from support import AuthActions, Maker, dispose, new_app, seed_world
 
 from consultations.models import Opinion
@@ -21,12 +20,7 @@ ROUNDS = 8
 
 @pytest.fixture
 def pg_url():
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_DATABASE_URL must be set on CI: PostgreSQL tests may not be skipped")
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    with fresh_database(url) as new:
+    with fresh_database(postgresql_url()) as new:
         yield new
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import shutil
 import sqlite3
 import subprocess
@@ -11,6 +9,7 @@ import threading
 
 import pytest
 import sqlalchemy as sa
+from peers import fresh_database, postgresql_url
 
 from app import create_app
 from core.extensions import db
@@ -123,31 +122,9 @@ def db_file(app) -> str:
 @pytest.fixture
 def pg_databases():
     """Two fresh databases (source and restore target), dropped afterwards."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail("TEST_DATABASE_URL must be set on CI")
-        pytest.skip("PostgreSQL not configured (set TEST_DATABASE_URL)")
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    names = [f"gopy_bk_{secrets.token_hex(4)}", f"gopy_rs_{secrets.token_hex(4)}"]
-    with admin.connect() as conn:
-        for name in names:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    base = sa.engine.make_url(url)
-    urls = [base.set(database=name) for name in names]
-    for u in urls:
-        engine = sa.create_engine(u)
-        with engine.begin() as conn:
-            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS unaccent"))
-            conn.execute(sa.text("CREATE EXTENSION IF NOT EXISTS pg_trgm"))
-        engine.dispose()
-    try:
-        yield [u.render_as_string(hide_password=False) for u in urls]
-    finally:
-        with admin.connect() as conn:
-            for name in names:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    url = postgresql_url()
+    with fresh_database(url, "gopy_bk_") as source, fresh_database(url, "gopy_rs_") as target:
+        yield [source, target]
 
 
 def test_postgresql_backup_with_pg_dump_and_restore(pg_databases, tmp_path):

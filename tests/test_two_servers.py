@@ -17,7 +17,7 @@ import pytest
 import redis
 import requests
 import sqlalchemy as sa
-from peers import free_port, fresh_database, stop, wait_for_port
+from peers import free_port, fresh_database, postgresql_url, stop, wait_for_port
 from support import PASSWORD, Maker, dispose, new_app, seed_world
 
 from consultations.models import Attachment
@@ -32,11 +32,11 @@ LEFT_OUT = shutil.ignore_patterns(
 
 
 def _needed() -> tuple[str, str]:
-    database, queue = os.environ.get("TEST_DATABASE_URL"), os.environ.get("TEST_REDIS_URL")
-    if not (database and queue):
+    database, queue = postgresql_url(), os.environ.get("TEST_REDIS_URL")
+    if not queue:
         if os.environ.get("CI"):
-            pytest.fail("TEST_DATABASE_URL and TEST_REDIS_URL must be set on CI")
-        pytest.skip("PostgreSQL and Redis not configured (TEST_DATABASE_URL, TEST_REDIS_URL)")
+            pytest.fail("TEST_REDIS_URL must be set on CI")
+        pytest.skip("Redis not configured (TEST_REDIS_URL)")
     return database, queue
 
 
