@@ -19,6 +19,7 @@ import audit.triggers  # noqa: F401
 import auth.models  # noqa: F401
 import commands
 import consultations.models
+import consultations.pageversion
 import consultations.tally
 import consultations.tracking  # noqa: F401 - /track, on the consultations blueprint
 import decisions.models  # noqa: F401
@@ -36,7 +37,7 @@ from audit.views import bp as audit_bp
 from auth import sessions
 from auth.views import bp as auth_bp
 from consultations.views import bp as consultations_bp
-from core import config, errors, http, i18n, pagecontext, templating
+from core import chrome, config, errors, http, i18n, pagecontext, templating
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from decisions.views import bp as decisions_bp
 from exportjobs.views import bp as exportjobs_bp
@@ -83,6 +84,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     ratelimits.init_app(app)
     templating.init_app(app)
     pagecontext.init_app(app)
+    chrome.init_app(app)
     locality_names.init_app(app)
     errors.init_app(app)
     http.init_app(app)

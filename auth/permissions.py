@@ -8,6 +8,7 @@ consultation), the state too; the services check the state again and answer 409.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from auth.models import Role
@@ -198,6 +199,37 @@ def can_flag_opinion(user: Any, opinion: Opinion) -> bool:
         and opinion.author_id != user.id
         and is_open_to_reports(opinion)
     )
+
+
+def opinion_action(user: Any, opinion: Opinion) -> str | None:
+    """What the consultation page offers ``user`` beside ``opinion``: "edit" (its author's edit
+    and withdraw), "report", or nothing."""
+    if can_edit_opinion(user, opinion):
+        return "edit"
+    if is_reportable(opinion) and can_flag_opinion(user, opinion):
+        return "report"
+    return None
+
+
+def opinion_actions(
+    user: Any, c: Consultation
+) -> Callable[[int | None, OpinionStatus], str | None]:
+    """``opinion_action`` for the opinions of one page of ``c``, from their author and status
+    alone: what does not depend on the opinion is found once (tests/test_permissions_matrix.py
+    checks that both agree)."""
+    user = _user(user)
+    me = user.id if user is not None and user.is_verified else None
+    changes = is_open_to_opinions(c)
+    reports = c.status != Status.concluded
+
+    def action(author_id: int | None, status: OpinionStatus) -> str | None:
+        if me is None or status != OpinionStatus.published:
+            return None
+        if author_id == me:
+            return "edit" if changes else None
+        return "report" if reports else None
+
+    return action
 
 
 def can_see_hidden(user: Any, c: Consultation) -> bool:

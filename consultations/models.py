@@ -70,6 +70,9 @@ class Consultation(db.Model):
     search_folded: Mapped[str] = mapped_column(Text, default="", deferred=True)
     #: Opinions received, kept up to date by a trigger on ``opinion`` (tally.py), never recounted.
     opinion_count: Mapped[int] = mapped_column(Integer, default=0)
+    #: Bumped by triggers whenever what the page shows of its opinions or draft changes
+    #: (consultations/pageversion.py); with opinion_count, the key of its shared part.
+    page_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     locality: Mapped[Locality] = relationship(lazy="joined")
     created_by: Mapped[User | None] = relationship()

@@ -158,21 +158,24 @@ def official_localities(user: Any) -> list[Locality]:
 # --- one consultation ----------------------------------------------------------------------
 
 
-def load_consultation(consultation_id: int, *, attachments: bool = True) -> Consultation | None:
-    """A consultation with its articles (joined to it) and attachments (a query more)."""
+def load_consultation(
+    consultation_id: int, *, attachments: bool = True, sections: bool = True
+) -> Consultation | None:
+    """A consultation with its articles (joined to it) and attachments (a query more). Without
+    them, each is read (in one query) only if it is used."""
     if not (0 < consultation_id < 2**63):
         return None
     return (
-        db.session.scalars(_consultation_stmt(attachments), {"id": consultation_id})
+        db.session.scalars(_consultation_stmt(attachments, sections), {"id": consultation_id})
         .unique()
         .first()
     )
 
 
 @functools.cache
-def _consultation_stmt(attachments: bool) -> Select:
+def _consultation_stmt(attachments: bool, sections: bool) -> Select:
     # Built once: on every page and post, building it cost about what running it did.
-    options = [joinedload(Consultation.sections)]
+    options = [joinedload(Consultation.sections)] if sections else []
     if attachments:
         options.append(selectinload(Consultation.attachments))
     return select(Consultation).where(Consultation.id == bindparam("id")).options(*options)

@@ -107,6 +107,9 @@ def defaults(instance_path: str) -> dict[str, Any]:
         "EXPORT_TTL_HOURS": 24,
         # decisions/: ballots of a community of more households than this are printed by a job.
         "BALLOTS_INLINE_MAX": 50,
+        # consultations/fragments.py: shared parts of consultation pages kept in each worker
+        # (a copy is some 30 KB; 0 draws every page in full).
+        "FRAGMENT_CACHE_ENTRIES": 512,
     }
 
 
@@ -133,27 +136,22 @@ def from_environment() -> dict[str, Any]:
     if env.get("DATABASE_URL"):
         cfg["SQLALCHEMY_DATABASE_URI"] = normalise_db_url(env["DATABASE_URL"])
     if env.get("RATELIMIT_ENABLED"):
-        cfg["RATELIMIT_ENABLED"] = env["RATELIMIT_ENABLED"].strip().lower() not in {
-            "0",
-            "false",
-            "no",
-            "off",
-        }
+        cfg["RATELIMIT_ENABLED"] = not _no(env["RATELIMIT_ENABLED"])
     if env.get("DATABASE_PGBOUNCER"):
         cfg["DATABASE_PGBOUNCER"] = _yes(env["DATABASE_PGBOUNCER"])
     if env.get("QUEUE_IMMEDIATE"):
-        cfg["QUEUE_IMMEDIATE"] = env["QUEUE_IMMEDIATE"].strip().lower() in {
-            "1",
-            "true",
-            "yes",
-            "on",
-        }
+        cfg["QUEUE_IMMEDIATE"] = _yes(env["QUEUE_IMMEDIATE"])
     if env.get("MAIL_KEEP_DAYS"):
         cfg["MAIL_KEEP_DAYS"] = int(env["MAIL_KEEP_DAYS"])
     for name in ("MAIL_MAX_ATTEMPTS", "MAIL_RETRY_BASE_SECONDS", "MAIL_CLAIM_SECONDS"):
         if env.get(name):
             cfg[name] = float(env[name]) if name != "MAIL_MAX_ATTEMPTS" else int(env[name])
-    for name in ("EXPORT_INLINE_MAX", "EXPORT_TTL_HOURS", "BALLOTS_INLINE_MAX"):
+    for name in (
+        "EXPORT_INLINE_MAX",
+        "EXPORT_TTL_HOURS",
+        "BALLOTS_INLINE_MAX",
+        "FRAGMENT_CACHE_ENTRIES",
+    ):
         if env.get(name):
             cfg[name] = int(env[name])
     if env.get("MIN_COMMENT_DAYS"):
@@ -165,6 +163,10 @@ def from_environment() -> dict[str, Any]:
 
 def _yes(value: str) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _no(value: str) -> bool:
+    return value.strip().lower() in {"0", "false", "no", "off"}
 
 
 def engine_options(config: dict[str, Any]) -> dict[str, Any]:

@@ -10,6 +10,8 @@ from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from jinja2 import pass_context
+from markupsafe import Markup
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -63,7 +65,9 @@ class _Babel(Babel):
     def init_app(self, app, *args, **kwargs):
         super().init_app(app, *args, **kwargs)
 
-        # Templates call the domain directly, without Flask-Babel's lookup of it per string.
+        # Templates call the domain directly, without Flask-Babel's lookup of it per string,
+        # and ``_`` is gettext itself rather than Jinja's alias that looks it up by name: a
+        # page translates dozens of strings, each was three calls through the context.
         def translations():
             return self.domain_instance.get_translations()
 
@@ -74,6 +78,20 @@ class _Babel(Babel):
             pgettext=lambda c, s: translations().upgettext(c, s),
             npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         )
+
+        # As jinja2.ext's newstyle gettext: autoescaped, and always a format string.
+        @pass_context
+        def gettext(ctx, string, /, **variables):
+            rv = translations().ugettext(string)
+            return (Markup(rv) if ctx.eval_ctx.autoescape else rv) % variables  # noqa: S704 - our catalogue
+
+        @pass_context
+        def ngettext(ctx, singular, plural, num, /, **variables):
+            variables.setdefault("num", num)
+            rv = translations().ungettext(singular, plural, num)
+            return (Markup(rv) if ctx.eval_ctx.autoescape else rv) % variables  # noqa: S704 - our catalogue
+
+        app.jinja_env.globals.update(_=gettext, gettext=gettext, ngettext=ngettext)
 
 
 babel = _Babel()

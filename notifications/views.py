@@ -4,15 +4,21 @@ mail clients post to it, RFC 8058)."""
 
 from __future__ import annotations
 
+import functools
+
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import func, select, update
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
 
 from auth import permissions as can
 from auth.models import User
 from consultations.views.common import show_url, visible
+from core import fragments
 from core.errors import StateError
 from core.extensions import csrf, db
 from core.pagination import paginate
@@ -31,14 +37,44 @@ def unread_notifications() -> int:
     """The header's count: one COUNT, only ever called for a logged-in visitor."""
     if not current_user.is_authenticated:
         return 0
+    held = services.held_unread(current_user)
+    if held is not None:  # read with the rest of a consultation page's state
+        return held
+    return db.session.scalar(_unread_stmt(), {"user_id": current_user.id}) or 0
+
+
+@functools.cache
+def _unread_stmt():
+    # Built once: it is on every page a logged-in visitor opens.
     return (
-        db.session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == current_user.id, Notification.read_at.is_(None))
-        )
-        or 0
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
     )
+
+
+@bp.app_template_global()
+def follow_block(c) -> Markup:
+    """The follow buttons and share block of a consultation page, kept per consultation,
+    language and follow state (core/fragments.py); the CSRF token is put in on each request."""
+    public = can.is_public(c)
+    follows = None
+    if public and current_user.is_authenticated and can.can_follow(current_user, c):
+        follows = follow_state(c)
+    key = ("follow", c.id, c.locality.code, c.locality.name, str(get_locale()), public, follows)
+
+    def render() -> fragments.Part:
+        html = render_template(
+            "notifications/_consultation.html",
+            c=c,
+            public=public,
+            follows=follows,
+            csrf_token=lambda: fragments.hole("csrf"),
+        )
+        return fragments.Part(html)
+
+    part = fragments.shared(key, render)
+    return part.fill({"csrf": generate_csrf()} if follows else {})
 
 
 @bp.app_template_global()
@@ -46,7 +82,7 @@ def follow_state(c) -> tuple[bool, bool]:
     """(follows the consultation, follows its locality) for the logged-in visitor."""
     if not current_user.is_authenticated:
         return False, False
-    return services.follow_state(current_user, c)
+    return services.held_follow_state(current_user, c) or services.follow_state(current_user, c)
 
 
 @bp.app_template_global()

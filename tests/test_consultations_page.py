@@ -17,6 +17,7 @@ from consultations.models import (
     Section,
     Stance,
 )
+from core import fragments
 from core.extensions import db
 from core.timeutil import utcnow
 
@@ -250,8 +251,12 @@ def test_the_page_costs_the_same_number_of_queries_whatever_the_number_of_opinio
     if who:
         auth.login(world.email(who))
 
-    def statements(url: str) -> int:
+    def statements(url: str, *, drawn: bool = True) -> int:
+        """The statements of one request for ``url``: its shared part drawn, or kept."""
         seen: list[str] = []
+        if drawn:
+            with app.app_context():
+                fragments.kept().clear()
 
         def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
             seen.append(statement)
@@ -270,3 +275,10 @@ def test_the_page_costs_the_same_number_of_queries_whatever_the_number_of_opinio
     few, many = statements(f"/consultations/{small}"), statements(f"/consultations/{large}")
     assert few == many
     assert many <= 12
+    # Kept (core/fragments.py), the page reads the visitor and the consultation, and for one
+    # logged in their unread count and follows: the opinions are not read at all. An official
+    # also gets the form for opinions received offline (the articles, the villages) and their
+    # role is looked up the locality's chain.
+    statements(f"/consultations/{large}")
+    kept = statements(f"/consultations/{large}", drawn=False)
+    assert kept == {None: 1, "resident": 3, "official": 6}[who]

@@ -17,4 +17,6 @@ bp.add_app_template_filter(labels.label, "label")
 def show(consultation_id: int):
     """Show a consultation, its draft and the opinions on it."""
     # ``_render_show`` is looked up here, so a test can wrap it (tests/test_perf_caching.py).
-    return _render_show(visible(consultation_id))
+    # Its articles and attachments are read only when a part that shows them is drawn (a query
+    # each, then): a kept shared part and "Give your opinion" section need neither.
+    return _render_show(visible(consultation_id, attachments=False, sections=False))

@@ -17,9 +17,11 @@ def per_page(name: str) -> int:
     return int(current_app.config[name])
 
 
-def visible(consultation_id: int, *, attachments: bool = True) -> Consultation:
+def visible(
+    consultation_id: int, *, attachments: bool = True, sections: bool = True
+) -> Consultation:
     """The consultation if this visitor may see it; drafts of others answer 404, not 403."""
-    c = queries.load_consultation(consultation_id, attachments=attachments)
+    c = queries.load_consultation(consultation_id, attachments=attachments, sections=sections)
     if c is None or not can.can_view_consultation(current_user, c):
         refuse(404)
     return c

@@ -3,14 +3,22 @@ on it (the ``show`` view, in __init__.py; the forms' views re-render it with the
 
 from __future__ import annotations
 
-from flask import render_template, request
-from flask_login import current_user
+import functools
 
-from consultations import queries, tally
+from flask import render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+
+from auth import permissions as can
+from consultations import fragments, queries, tally
 from consultations.forms import CloseForm, ExtendForm, OfflineOpinionForm, OpinionForm
 from consultations.models import Channel, Consultation, Section
 from consultations.views.common import per_page
+from core import fragments as kept
 from core.web import page_arg
+from notifications import services as notifications
 
 
 def _section_arg(c: Consultation) -> Section | None:
@@ -35,6 +43,98 @@ def _blank(form_class, c: Consultation | None = None):
     return form
 
 
+def _perms(c: Consultation) -> dict[str, bool]:
+    """What changes the shared part between visitors (the staff's links): part of its key."""
+    user = current_user._get_current_object()  # type: ignore[attr-defined]  # once, not seven times
+    return {
+        "see_hidden": can.can_see_hidden(user, c),
+        "read_record": can.can_read_record(user, c),
+        "respond": can.can_respond(user, c),
+        "add_review": can.can_add_review(user, c),
+        "export": can.can_export(user, c),
+        "attach": can.can_attach_file(user, c),
+        "edit_draft": can.can_edit_draft(user, c),
+    }
+
+
+def _shared_key(c: Consultation, section: Section | None, perms: dict[str, bool]) -> tuple | None:
+    """Everything the shared part depends on; None for a draft (few read it, and its links are
+    the officials' own)."""
+    if not can.is_public(c):
+        return None
+    return (
+        c.id,
+        c.page_version,
+        c.opinion_count,
+        c.updated_at,
+        c.status,
+        queries.days_left(c),
+        str(get_locale()),
+        page_arg(),
+        per_page("OPINIONS_PER_PAGE"),
+        section.id if section else None,
+        tuple(perms.values()),
+    )
+
+
+def _render_shared(c: Consultation, section: Section | None, perms: dict[str, bool]) -> kept.Part:
+    counts = tally.read(c.id)
+    opinions = queries.opinions_page(
+        c,
+        page=page_arg(),
+        per_page=per_page("OPINIONS_PER_PAGE"),
+        section_id=section.id if section else None,
+        total=counts.total(section.id if section else None),
+    )
+    html = render_template(
+        "consultations/_show_shared.html",
+        c=c,
+        section=section,
+        sections_by_id={s.id: s for s in c.sections},
+        counts=counts.stance_counts(),
+        opinions=opinions,
+        days_left=queries.days_left(c),
+        see_hidden=perms["see_hidden"],
+        perms=perms,
+        hole=kept.hole,
+    )
+    return kept.Part(html, {op.id: (op.author_id, op.status) for op in opinions.items})
+
+
+def _give_kept(c: Consultation, chosen: Section | None) -> Markup:
+    """The "Give your opinion" section with a blank form, for a resident who may post: kept
+    once per article chosen, with their display name and CSRF token put in on each request."""
+
+    def render() -> kept.Part:
+        form = _blank(OpinionForm, c)
+        if chosen is not None:
+            form.section_id.data = str(chosen.id)
+        html = render_template(
+            "consultations/_give_opinion.html",
+            c=c,
+            opinion_form=form,
+            chosen_section=chosen,
+            offline_form=None,
+            author_name=kept.hole("author"),
+            csrf_token=lambda: kept.hole("csrf"),
+        )
+        return kept.Part(html)
+
+    key = None
+    if can.is_public(c):
+        key = (
+            "give",
+            c.id,
+            c.page_version,
+            c.updated_at,
+            c.status,
+            str(get_locale()),
+            chosen.id if chosen else None,
+        )
+    part = kept.shared(key, render)
+    return part.fill({"author": current_user.display_name, "csrf": generate_csrf()})
+
+
 def _render_show(
     c: Consultation,
     *,
@@ -46,42 +146,42 @@ def _render_show(
     action_error: str | None = None,
 ):
     section = _section_arg(c)
-    counts = tally.read(c.id)
-    opinions = queries.opinions_page(
-        c,
-        page=page_arg(),
-        per_page=per_page("OPINIONS_PER_PAGE"),
-        section_id=section.id if section else None,
-        total=counts.total(section.id if section else None),
-    )
+    perms = _perms(c)
+    if current_user.is_authenticated and can.can_follow(current_user, c):
+        # The header's count and the follow buttons: one query.
+        notifications.read_page_state(current_user, c)
+    shared = kept.shared(_shared_key(c, section, perms), lambda: _render_shared(c, section, perms))
     # A visitor who is not logged in sees none of the forms: building them would sign a CSRF
     # token into a new session, and the page could no longer be cached or sent without a cookie.
     signed_in = current_user.is_authenticated
     # "Góp ý về điều này" beside an article links here with ?section_id=: the form opens with
     # that article chosen, without JavaScript. A refused form keeps what was sent instead.
     chosen = _chosen_section(c)
-    if opinion_form is None and signed_in:
+    offline = signed_in and can.can_enter_offline_opinion(current_user, c)
+    give_kept = None
+    if opinion_form is None and not offline and can.can_post_opinion(current_user, c):
+        give_kept = _give_kept(c, chosen)
+    elif opinion_form is None and signed_in:
         opinion_form = _blank(OpinionForm, c)
         if chosen is not None:
             opinion_form.section_id.data = str(chosen.id)
-    if offline_form is None and signed_in:
+    if offline_form is None and offline:
         offline_form = _blank(OfflineOpinionForm, c)
         offline_form.channel.data = Channel.meeting.value
         if chosen is not None:
             offline_form.section_id.data = str(chosen.id)
+    manage = signed_in and can.can_close_consultation(current_user, c)
     html = render_template(
         "consultations/show.html",
         c=c,
-        section=section,
-        sections_by_id={s.id: s for s in c.sections},
-        counts=counts.stance_counts(),
-        opinions=opinions,
-        days_left=queries.days_left(c),
+        fill=functools.partial(fragments.fill, shared),
+        perms=perms,
         opinion_form=opinion_form,
         chosen_section=chosen,
         offline_form=offline_form,
-        close_form=close_form or (_blank(CloseForm) if signed_in else None),
-        extend_form=extend_form or (_blank(ExtendForm) if signed_in else None),
+        give_kept=give_kept,
+        close_form=close_form or (_blank(CloseForm) if manage else None),
+        extend_form=extend_form or (_blank(ExtendForm) if manage else None),
         action_error=action_error,
     )
     return html, status
