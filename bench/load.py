@@ -49,7 +49,7 @@ function init(args)
   local cookie = os.getenv("BENCH_COOKIE")
   if cookie and cookie ~= "" then wrk.headers["Cookie"] = cookie end
 end
-""" % {"ua": USER_AGENT}
+""".replace("%(ua)s", USER_AGENT)
 
 #: POST an opinion per request, each with its own text, as a logged-in resident.
 POST_LUA = r"""

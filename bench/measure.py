@@ -145,6 +145,21 @@ def load_targets(
             get_script,
             cookie=resident.cookie_header(),
         )
+    moderator = Browser(server.base)
+    queue = "moderator's queue, logged-in moderator"
+    try:
+        if not info.get("moderator_email"):
+            raise RuntimeError("no moderator of the consultation in the seed")
+        moderator.login(info["moderator_email"], info["password"])
+    except RuntimeError as exc:
+        results.append(Result(queue, "", note=str(exc)))
+    else:
+        results += get_targets(
+            server,
+            {queue: f"/moderation/consultations/{cid}"},
+            get_script,
+            cookie=moderator.cookie_header(),
+        )
     results.append(post_target(server, info, post_script))
     return results
 

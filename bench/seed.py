@@ -23,7 +23,8 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, inspect, select, text  # noqa: E402
 
 from app import create_app  # noqa: E402
-from auth.models import User  # noqa: E402
+from auth import permissions  # noqa: E402
+from auth.models import Role, RoleAssignment, User  # noqa: E402
 from consultations.models import Category, Consultation, Kind, Opinion, Status  # noqa: E402
 from core.extensions import db  # noqa: E402
 from core.textutil import fold  # noqa: E402
@@ -109,6 +110,17 @@ def prepare(extra: int) -> dict:
             .limit(1)
         )
         user.set_password(BENCH_PASSWORD)
+        # A moderator who answers that consultation's opinions (its queue is a target too).
+        c = db.session.get(Consultation, cid)
+        moderators = db.session.scalars(
+            select(User)
+            .join(RoleAssignment, RoleAssignment.user_id == User.id)
+            .where(RoleAssignment.role == Role.moderator)
+            .order_by(User.id)
+        )
+        moderator = next((m for m in moderators if permissions.can_respond(m, c)), None)
+        if moderator is not None:
+            moderator.set_password(BENCH_PASSWORD)
         db.session.commit()
         # Fresh statistics (and on PostgreSQL the visibility map index-only scans need), as
         # autovacuum would leave them after a bulk load.
@@ -123,6 +135,7 @@ def prepare(extra: int) -> dict:
             "opinions": count,
             "email": user.email,
             "password": BENCH_PASSWORD,
+            "moderator_email": moderator.email if moderator is not None else None,
             "consultations": db.session.scalar(select(func.count(Consultation.id))),
         }
 

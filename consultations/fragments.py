@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from flask_login import current_user
 from markupsafe import Markup
 
+from auth import permissions as can
 from core.fragments import Part
 
 #: An opinion id no database reaches, replaced in the drawn links by each opinion's own.
@@ -36,11 +38,6 @@ def fill(
     by name, and each opinion's with ``actions(kind, opinion_id)`` for the kind
     auth/permissions.py decides for this visitor (None: nothing, as for a visitor who is not
     logged in)."""
-    # lazy: auth.permissions imports the models; this module is imported before them.
-    from flask_login import current_user
-
-    from auth import permissions as can
-
     if actions is None:
         return part.fill(parts)
     action = can.opinion_actions(current_user, consultation)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import g
-from sqlalchemy import and_, bindparam, delete, exists, func, select
+from sqlalchemy import and_, bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from auth.models import User
@@ -81,39 +81,6 @@ def follow_state(user: User, c: Consultation) -> tuple[bool, bool]:
     params = {"user_id": user.id, "consultation_id": c.id, "locality_id": c.locality_id}
     rows = db.session.execute(_follow_state_stmt(), params).all()
     return any(r[0] == c.id for r in rows), any(r[1] == c.locality_id for r in rows)
-
-
-def read_page_state(user: User, c: Consultation) -> None:
-    """For a consultation page, in one query: ``user``'s unread notifications (the header's
-    count) and whether they follow ``c`` and its locality (the follow buttons), held for this
-    request (``held_unread``, ``held_follow_state``)."""
-    params = {"user_id": user.id, "consultation_id": c.id, "locality_id": c.locality_id}
-    unread, follows_c, follows_place = db.session.execute(_page_state_stmt(), params).one()
-    g._gopy_page_state = (user.id, c.id, int(unread or 0), (bool(follows_c), bool(follows_place)))
-
-
-def held_unread(user: User) -> int | None:
-    held = g.get("_gopy_page_state")
-    return held[2] if held is not None and held[0] == user.id else None
-
-
-def held_follow_state(user: User, c: Consultation) -> tuple[bool, bool] | None:
-    held = g.get("_gopy_page_state")
-    return held[3] if held is not None and held[:2] == (user.id, c.id) else None
-
-
-@functools.cache
-def _page_state_stmt():
-    # Built once; three scalar subqueries in one round trip.
-    mine = Follow.user_id == bindparam("user_id")
-    return select(
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == bindparam("user_id"), Notification.read_at.is_(None))
-        .scalar_subquery(),
-        exists().where(mine, Follow.consultation_id == bindparam("consultation_id")),
-        exists().where(mine, Follow.locality_id == bindparam("locality_id")),
-    )
 
 
 @functools.cache

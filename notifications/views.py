@@ -25,7 +25,7 @@ from core.pagination import paginate
 from core.timeutil import utcnow
 from core.web import acting_user, login_required, page_arg, refuse, safe_next
 from localities.models import get_by_code
-from notifications import bp, mailing, services
+from notifications import bp, mailing, pagestate, services
 from notifications.forms import TYPE_LABELS, SettingsForm
 from notifications.models import Frequency, Notification, NotificationType
 
@@ -37,7 +37,7 @@ def unread_notifications() -> int:
     """The header's count: one COUNT, only ever called for a logged-in visitor."""
     if not current_user.is_authenticated:
         return 0
-    held = services.held_unread(current_user)
+    held = pagestate.held_unread(current_user)
     if held is not None:  # read with the rest of a consultation page's state
         return held
     return db.session.scalar(_unread_stmt(), {"user_id": current_user.id}) or 0
@@ -82,7 +82,7 @@ def follow_state(c) -> tuple[bool, bool]:
     """(follows the consultation, follows its locality) for the logged-in visitor."""
     if not current_user.is_authenticated:
         return False, False
-    return services.held_follow_state(current_user, c) or services.follow_state(current_user, c)
+    return pagestate.held_follow_state(current_user, c) or services.follow_state(current_user, c)
 
 
 @bp.app_template_global()
