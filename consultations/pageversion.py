@@ -78,10 +78,10 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-    """CREATE TRIGGER page_version_opinion_au AFTER UPDATE ON opinion
+    """CREATE OR REPLACE TRIGGER page_version_opinion_au AFTER UPDATE ON opinion
 REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
 FOR EACH STATEMENT EXECUTE FUNCTION page_version_opinion()""",
-    """CREATE TRIGGER page_version_opinion_ad AFTER DELETE ON opinion
+    """CREATE OR REPLACE TRIGGER page_version_opinion_ad AFTER DELETE ON opinion
 REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION page_version_opinion()""",
     f"""CREATE OR REPLACE FUNCTION page_version_row() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -95,10 +95,10 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-    """CREATE TRIGGER page_version_response_au AFTER UPDATE OF outcome, explanation ON response
+    """CREATE OR REPLACE TRIGGER page_version_response_au AFTER UPDATE OF outcome, explanation ON response
 FOR EACH ROW EXECUTE FUNCTION page_version_row()""",
     *(
-        f"""CREATE TRIGGER page_version_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}
+        f"""CREATE OR REPLACE TRIGGER page_version_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}
 FOR EACH ROW EXECUTE FUNCTION page_version_row()"""
         for table in _OWN_TABLES
     ),
@@ -111,7 +111,7 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-    """CREATE TRIGGER page_version_user_au AFTER UPDATE OF display_name ON "user"
+    """CREATE OR REPLACE TRIGGER page_version_user_au AFTER UPDATE OF display_name ON "user"
 FOR EACH ROW EXECUTE FUNCTION page_version_author()""",
     """CREATE OR REPLACE FUNCTION page_version_locality() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -122,11 +122,13 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-    """CREATE TRIGGER page_version_locality_au AFTER UPDATE OF name, parent_id ON locality
+    """CREATE OR REPLACE TRIGGER page_version_locality_au AFTER UPDATE OF name, parent_id ON locality
 FOR EACH ROW EXECUTE FUNCTION page_version_locality()""",
 )
 
 # After every table exists: the triggers sit on five tables and all point at consultation.
+# create_all runs these each time it is called, on a database that may have them already:
+# IF NOT EXISTS on SQLite, OR REPLACE on PostgreSQL (14 and later).
 for _dialect, _statements in {"sqlite": SQLITE_CREATE, "postgresql": POSTGRESQL_CREATE}.items():
     for _statement in _statements:
         event.listen(db.metadata, "after_create", DDL(_statement).execute_if(dialect=_dialect))
