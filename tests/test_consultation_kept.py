@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
+from support import PASSWORD, Client
 
 from auth import permissions as can
 from auth.models import User
@@ -18,7 +19,6 @@ from consultations.models import (
     Consultation,
     Opinion,
     Outcome,
-    Response,
     Section,
     Stance,
 )
@@ -26,7 +26,6 @@ from core import fragments
 from core.extensions import db
 from localities.models import Locality
 from moderation import services as moderation
-from support import PASSWORD, Client
 
 
 @pytest.fixture(autouse=True)
@@ -206,17 +205,18 @@ def test_a_withdrawal_and_a_change_made_in_sql_reach_the_page(app, client, auth,
     r = client.post(f"/opinions/{oid}/withdraw")
     assert r.status_code in (302, 303)
     html = page(client, cid)
-    assert "Withdrawn by the author." in html and "Withdraw my opinion" not in html
+    assert "Withdrawn by the author." in html
+    assert "Withdraw my opinion" not in html
 
     # A console or a script that bypasses the services: the triggers still bump the version.
-    with app.app_context():
-        with db.engine.begin() as conn:
-            conn.execute(
-                sa.text(
-                    "UPDATE opinion SET status = 'published', withdrawn_at = NULL, body = 'Sửa tay trong cơ sở dữ liệu' WHERE id = :id"
-                ),
-                {"id": oid},
-            )
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE opinion SET status = 'published', withdrawn_at = NULL, "
+                "body = 'Sửa tay trong cơ sở dữ liệu' WHERE id = :id"
+            ),
+            {"id": oid},
+        )
     assert "Sửa tay trong cơ sở dữ liệu" in page(client, cid)
 
 
@@ -257,7 +257,8 @@ def test_each_visitor_gets_their_own_actions_token_and_name_from_one_kept_part(
     anonymous = app.test_client()
     anonymous.set_cookie("lang", "en")
     html = page(anonymous, cid)
-    assert "Edit my opinion" not in html and "Report this opinion" not in html
+    assert "Edit my opinion" not in html
+    assert "Report this opinion" not in html
     assert "Log in to give your opinion" in html
 
     auth.login(world.email("resident"))
@@ -266,8 +267,10 @@ def test_each_visitor_gets_their_own_actions_token_and_name_from_one_kept_part(
     assert kept_entries(app) > entries  # the resident's give-opinion section is kept too
     mine_html = html.split(f'id="opinion-{mine}"', 1)[1].split("</article>", 1)[0]
     theirs_html = html.split(f'id="opinion-{theirs}"', 1)[1].split("</article>", 1)[0]
-    assert f"/opinions/{mine}/edit" in mine_html and "Report this opinion" not in mine_html
-    assert f"/opinions/{theirs}/flag" in theirs_html and "Edit my opinion" not in theirs_html
+    assert f"/opinions/{mine}/edit" in mine_html
+    assert "Report this opinion" not in mine_html
+    assert f"/opinions/{theirs}/flag" in theirs_html
+    assert "Edit my opinion" not in theirs_html
     assert "display name Người dân resident" in html
 
     other = other_client(app, second_resident(app, world))
@@ -280,13 +283,16 @@ def test_each_visitor_gets_their_own_actions_token_and_name_from_one_kept_part(
     # resident follows the consultation they gave an opinion on).
     assert [key[0] for key in drawn] == ["follow"]
     mine_html = other_html.split(f'id="opinion-{mine}"', 1)[1].split("</article>", 1)[0]
-    assert f"/opinions/{mine}/flag" in mine_html and f"/opinions/{mine}/edit" not in mine_html
+    assert f"/opinions/{mine}/flag" in mine_html
+    assert f"/opinions/{mine}/edit" not in mine_html
     assert "display name Người dân thứ hai" in other_html
     assert "Người dân resident, never" not in other_html
 
     token = re.compile(r'name="csrf_token" value="([^"]+)"')
     ours, yours = set(token.findall(html)), set(token.findall(other_html))
-    assert ours and yours and not ours & yours
+    assert ours
+    assert yours
+    assert not ours & yours
     # Each token works for its own session: the reviewer posts through the kept form.
     r = other.post(
         f"/consultations/{cid}/opinions",
@@ -360,7 +366,8 @@ def test_the_header_is_kept_with_each_visitors_count_and_token(app, client, auth
     html = page(client, cid)
     other = other_client(app, world.email("moderator"))
     other_html = page(other, cid)
-    assert "Moderation" in other_html and ">Moderation<" not in html
+    assert "Moderation" in other_html
+    assert ">Moderation<" not in html
     logout = re.compile(
         r'action="/auth/logout" class="inline"><input type="hidden" name="csrf_token" value="([^"]+)"'
     )
@@ -371,7 +378,7 @@ def test_the_header_is_kept_with_each_visitors_count_and_token(app, client, auth
         db.session.add(
             Notification(
                 user_id=world.ids["resident"],
-                type=list(NotificationType)[0],
+                type=next(iter(NotificationType)),
                 consultation_id=cid,
                 delivery="off",
             )
