@@ -50,15 +50,21 @@ class Page(Generic[T]):
         return self.page + 1
 
 
-def paginate(stmt: Select, page: int, per_page: int, order: Sequence[Any] = ()) -> Page:
-    """One COUNT and one page query; a page past the end is simply empty.
+def paginate(
+    stmt: Select, page: int, per_page: int, order: Sequence[Any] = (), total: int | None = None
+) -> Page:
+    """One COUNT (none when the caller knows ``total``) and one page query; a page past the
+    end is simply empty.
 
     Both filter and sort on the ids alone (``stmt`` with its entity narrowed to ``id``), which
     an index can answer; only the page's rows are then read whole, sorted again by ``order``
     (the statement's own ORDER BY when none is given)."""
     entity = stmt.column_descriptions[0]["entity"]
     ids = stmt.with_only_columns(entity.id)
-    total = db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+    if total is None:
+        total = (
+            db.session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
+        )
     window = ids.limit(per_page).offset((page - 1) * per_page).scalar_subquery()
     # The page's rows keep the statement's loader options (joinedload of related rows).
     rows = select(entity).where(entity.id.in_(window)).options(*stmt._with_options)

@@ -12,6 +12,7 @@ from sqlalchemy import and_, exists, func, select
 from sqlalchemy.orm import joinedload
 
 from auth.models import Role, User
+from consultations import tally
 from consultations.models import Consultation, Flag, Opinion, OpinionStatus, Status
 from core.extensions import db
 from core.pagination import Page, paginate
@@ -73,9 +74,11 @@ def _with_details(stmt, *, within: Consultation | None = None):
     return stmt.options(joinedload(Opinion.consultation), joinedload(Opinion.section), *people)
 
 
-def _opinions_page(stmt, page: int, *, within: Consultation | None = None) -> Page[Opinion]:
+def _opinions_page(
+    stmt, page: int, *, within: Consultation | None = None, total: int | None = None
+) -> Page[Opinion]:
     """A page of opinions with their related rows, read with the page."""
-    return paginate(_with_details(stmt, within=within), page, QUEUE_PER_PAGE)
+    return paginate(_with_details(stmt, within=within), page, QUEUE_PER_PAGE, total=total)
 
 
 def queue_counts(locality_ids: list[int], consultation_id: int | None = None) -> dict[str, int]:
@@ -155,7 +158,31 @@ def consultation_opinions(
     elif section_id is not None:
         stmt = stmt.where(Opinion.section_id == section_id)
     c.sections  # noqa: B018 - loaded now (one query), so no opinion has to load its own
-    return _opinions_page(stmt.order_by(Opinion.id), page, within=c)
+    total = _tally_total(c.id, state, 0 if whole_draft else section_id)
+    return _opinions_page(stmt.order_by(Opinion.id), page, within=c, total=total)
+
+
+#: The states a consultation's tally counts (reports are not in it: "flagged" is counted).
+_TALLIED = {
+    "all": lambda status, answered: True,
+    "unanswered": lambda status, answered: status != OpinionStatus.withdrawn and not answered,
+    "answered": lambda status, answered: status != OpinionStatus.withdrawn and answered,
+    "hidden": lambda status, answered: status == OpinionStatus.hidden,
+    "withdrawn": lambda status, answered: status == OpinionStatus.withdrawn,
+}
+
+
+def _tally_total(consultation_id: int, state: str, section_key: int | None) -> int | None:
+    """The opinions of a state (and article; 0: the whole draft), from the tally the triggers
+    keep: a COUNT over 100,000 opinions was 4 ms a page. None where the tally cannot say."""
+    keep = _TALLIED.get(state)
+    if keep is None:
+        return None
+    return sum(
+        n
+        for (key, status, _stance, answered), n in tally.read(consultation_id).rows.items()
+        if (section_key is None or key == section_key) and keep(status, answered)
+    )
 
 
 def dashboard_page(locality_ids: list[int], status: str | None, page: int) -> Page[Consultation]:

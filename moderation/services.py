@@ -12,11 +12,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from audit.models import record as audit
 from auth.models import User
+from consultations import tally
 from consultations.locking import lock_consultation, reread
 from consultations.models import Flag, Opinion, OpinionStatus, Outcome, Response
 from consultations.services import InvalidInput, StateError, ensure_not_concluded
@@ -307,18 +308,19 @@ def respond(
 
 def answer_progress(consultation_id: int) -> dict[str, Any]:
     """Opinions needing an answer and those answered, overall and per section (None is the
-    whole draft), in one grouped query."""
-    rows = db.session.execute(
-        select(Opinion.section_id, func.count(), func.count(Opinion.response_id))
-        .where(Opinion.consultation_id == consultation_id, needs_answer_clause())
-        .group_by(Opinion.section_id)
-    ).all()
+    whole draft), from the tally the triggers keep (consultations/tally.py): a few rows
+    however many opinions, where grouping 100,000 opinions took 20 ms a page."""
     sections: dict[int | None, dict[str, int]] = {}
     total = answered = 0
-    for section_id, n, done in rows:
-        sections[section_id] = {"total": n, "answered": done}
+    for (key, status, _stance, done), n in tally.read(consultation_id).rows.items():
+        if status == OpinionStatus.withdrawn:  # needs_answer: every opinion but those
+            continue
+        bucket = sections.setdefault(key or None, {"total": 0, "answered": 0})
+        bucket["total"] += n
         total += n
-        answered += done
+        if done:
+            bucket["answered"] += n
+            answered += n
     return {
         "total": total,
         "answered": answered,
@@ -329,16 +331,22 @@ def answer_progress(consultation_id: int) -> dict[str, Any]:
 
 
 def progress_by_consultation(consultation_ids: list[int]) -> dict[int, dict[str, int]]:
-    """For a page of consultations: to answer, answered and hidden, in one grouped query."""
+    """For a page of consultations: to answer, answered and hidden, in one query of the tally."""
     if not consultation_ids:
         return {}
-    hidden = func.sum(case((Opinion.status == OpinionStatus.hidden, 1), else_=0))
+    t = tally.OpinionTally
+    needs = t.status != OpinionStatus.withdrawn
     rows = db.session.execute(
-        select(Opinion.consultation_id, func.count(), func.count(Opinion.response_id), hidden)
-        .where(Opinion.consultation_id.in_(consultation_ids), needs_answer_clause())
-        .group_by(Opinion.consultation_id)
+        select(
+            t.consultation_id,
+            func.sum(case((needs, t.n), else_=0)),
+            func.sum(case((and_(needs, t.answered), t.n), else_=0)),
+            func.sum(case((t.status == OpinionStatus.hidden, t.n), else_=0)),
+        )
+        .where(t.consultation_id.in_(consultation_ids))
+        .group_by(t.consultation_id)
     ).all()
     out = {cid: {"total": 0, "answered": 0, "hidden": 0} for cid in consultation_ids}
     for cid, n, done, n_hidden in rows:
-        out[cid] = {"total": n, "answered": done, "hidden": int(n_hidden or 0)}
+        out[cid] = {"total": int(n or 0), "answered": int(done or 0), "hidden": int(n_hidden or 0)}
     return out
