@@ -143,7 +143,13 @@ def open_flags(opinion_ids: list[int]) -> dict[int, list[Flag]]:
 
 
 def consultation_opinions(
-    c: Consultation, *, state: str, section_id: int | None, whole_draft: bool, page: int
+    c: Consultation,
+    *,
+    state: str,
+    section_id: int | None,
+    whole_draft: bool,
+    page: int,
+    counts: tally.Tally | None = None,
 ) -> Page[Opinion]:
     """One page of a consultation's opinions, filtered by state and article, oldest first."""
     stmt = select(Opinion).where(Opinion.consultation_id == c.id)
@@ -158,7 +164,7 @@ def consultation_opinions(
     elif section_id is not None:
         stmt = stmt.where(Opinion.section_id == section_id)
     c.sections  # noqa: B018 - loaded now (one query), so no opinion has to load its own
-    total = _tally_total(c.id, state, 0 if whole_draft else section_id)
+    total = _tally_total(counts or tally.read(c.id), state, 0 if whole_draft else section_id)
     return _opinions_page(stmt.order_by(Opinion.id), page, within=c, total=total)
 
 
@@ -172,7 +178,7 @@ _TALLIED = {
 }
 
 
-def _tally_total(consultation_id: int, state: str, section_key: int | None) -> int | None:
+def _tally_total(counts: tally.Tally, state: str, section_key: int | None) -> int | None:
     """The opinions of a state (and article; 0: the whole draft), from the tally the triggers
     keep: a COUNT over 100,000 opinions was 4 ms a page. None where the tally cannot say."""
     keep = _TALLIED.get(state)
@@ -180,7 +186,7 @@ def _tally_total(consultation_id: int, state: str, section_key: int | None) -> i
         return None
     return sum(
         n
-        for (key, status, _stance, answered), n in tally.read(consultation_id).rows.items()
+        for (key, status, _stance, answered), n in counts.rows.items()
         if (section_key is None or key == section_key) and keep(status, answered)
     )
 

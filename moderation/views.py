@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from alike import queries as alike_queries
 from auth import permissions
+from consultations import tally
 from consultations.models import Consultation, Opinion
 from consultations.services import ensure_not_concluded
 from core.extensions import db
@@ -141,8 +142,14 @@ def _render_consultation(
     state = args.get("state") if args.get("state") in queries.STATES else "all"
     whole = args.get("section") == "whole"
     section_id = None if whole else int_arg(args, "section")
+    counts = tally.read(c.id)  # the page's count and the progress: one read of the tally
     pagination = queries.consultation_opinions(
-        c, state=state, section_id=section_id, whole_draft=whole, page=page_number(args)
+        c,
+        state=state,
+        section_id=section_id,
+        whole_draft=whole,
+        page=page_number(args),
+        counts=counts,
     )
     items = list(pagination.items)
     _point_at(failed, items)
@@ -157,7 +164,7 @@ def _render_consultation(
     return render_template(
         "moderation/consultation.html",
         c=c,
-        progress=services.answer_progress(c.id),
+        progress=services.answer_progress(c.id, counts),
         state=state,
         section_filter="whole" if whole else section_id,
         pagination=pagination,
