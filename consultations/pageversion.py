@@ -5,12 +5,14 @@ The logged-in consultation page keeps its shared part (consultations/fragments.p
 key (``page_version``, ``opinion_count``, …): ``opinion_count`` already grows on every new
 opinion (consultations/tally.py), so these triggers need not touch a post, the busiest write;
 they bump the version when an opinion is edited, withdrawn, hidden, answered or deleted, an
-answer is reworded, an article or attachment changes, an author renames themselves or a
-locality is renamed. Triggers rather than code: every path (services, CLI, console) is covered,
+answer is reworded or its summary changes, an article or attachment changes, an author renames
+themselves or a locality is renamed; and, for the moderator's page of a consultation (kept the
+same way, moderation/views.py), when an opinion is reported or its reports dismissed, or its
+groups of alike opinions change. Triggers rather than code: every path (services, CLI, console) is covered,
 in the same transaction as the change.
 
-``create_all`` builds them through the listener below; migrations/versions/7a8b9c0d1e2f holds
-its own frozen copy of this DDL.
+``create_all`` builds them through the listener below; migrations/versions/7a8b9c0d1e2f and
+8b9c0d1e2f3a hold their own frozen copies of this DDL.
 """
 
 # ruff: noqa: S608 - trigger bodies built from constants: nothing a visitor sends reaches them
@@ -28,14 +30,15 @@ SHOWN = (
 )
 _BUMP = "UPDATE consultation SET page_version = page_version + 1 WHERE"
 _OWN_TABLES = ("section", "attachment")
+_OF_FLAG = "id = (SELECT consultation_id FROM opinion WHERE id = {}.opinion_id)"
 
 SQLITE_CREATE: tuple[str, ...] = (
     f"CREATE TRIGGER IF NOT EXISTS page_version_opinion_au AFTER UPDATE OF {SHOWN} ON opinion "
     f"BEGIN {_BUMP} id IN (old.consultation_id, new.consultation_id); END",
     "CREATE TRIGGER IF NOT EXISTS page_version_opinion_ad AFTER DELETE ON opinion "
     f"BEGIN {_BUMP} id = old.consultation_id; END",
-    "CREATE TRIGGER IF NOT EXISTS page_version_response_au AFTER UPDATE OF outcome, explanation "
-    f"ON response BEGIN {_BUMP} id = new.consultation_id; END",
+    "CREATE TRIGGER IF NOT EXISTS page_version_response_au AFTER UPDATE OF outcome, explanation, "
+    f"summary ON response BEGIN {_BUMP} id = new.consultation_id; END",
     *(
         statement
         for table in _OWN_TABLES
@@ -51,6 +54,20 @@ SQLITE_CREATE: tuple[str, ...] = (
     'CREATE TRIGGER IF NOT EXISTS page_version_user_au AFTER UPDATE OF display_name ON "user" '
     f"WHEN old.display_name IS NOT new.display_name BEGIN {_BUMP} id IN "
     "(SELECT consultation_id FROM opinion WHERE author_id = new.id); END",
+    # Reports: rare, and shown on the moderator's page only.
+    f"CREATE TRIGGER IF NOT EXISTS page_version_flag_ai AFTER INSERT ON flag "
+    f"BEGIN {_BUMP} {_OF_FLAG.format('new')}; END",
+    f"CREATE TRIGGER IF NOT EXISTS page_version_flag_au AFTER UPDATE ON flag "
+    f"BEGIN {_BUMP} {_OF_FLAG.format('old')}; {_BUMP} {_OF_FLAG.format('new')}; END",
+    f"CREATE TRIGGER IF NOT EXISTS page_version_flag_ad AFTER DELETE ON flag "
+    f"BEGIN {_BUMP} {_OF_FLAG.format('old')}; END",
+    # Groups of alike opinions: a member joining or leaving changes its group's size.
+    f"CREATE TRIGGER IF NOT EXISTS page_version_opinion_group_ai AFTER INSERT ON opinion_group "
+    f"BEGIN {_BUMP} id = new.consultation_id; END",
+    f"CREATE TRIGGER IF NOT EXISTS page_version_opinion_group_au AFTER UPDATE ON opinion_group "
+    f"BEGIN {_BUMP} id IN (old.consultation_id, new.consultation_id); END",
+    f"CREATE TRIGGER IF NOT EXISTS page_version_opinion_group_ad AFTER DELETE ON opinion_group "
+    f"BEGIN {_BUMP} id = old.consultation_id; END",
     # A village or commune renamed: rare, and its name is on many pages (the authors of offline
     # opinions, the consultation's own locality and its parents): every page is drawn again.
     "CREATE TRIGGER IF NOT EXISTS page_version_locality_au AFTER UPDATE OF name, parent_id "
@@ -95,8 +112,8 @@ BEGIN
     RETURN NULL;
 END
 $$""",
-    """CREATE OR REPLACE TRIGGER page_version_response_au AFTER UPDATE OF outcome, explanation ON response
-FOR EACH ROW EXECUTE FUNCTION page_version_row()""",
+    """CREATE OR REPLACE TRIGGER page_version_response_au AFTER UPDATE OF outcome, explanation, summary
+ON response FOR EACH ROW EXECUTE FUNCTION page_version_row()""",
     *(
         f"""CREATE OR REPLACE TRIGGER page_version_{table} AFTER INSERT OR UPDATE OR DELETE ON {table}
 FOR EACH ROW EXECUTE FUNCTION page_version_row()"""
@@ -113,6 +130,42 @@ END
 $$""",
     """CREATE OR REPLACE TRIGGER page_version_user_au AFTER UPDATE OF display_name ON "user"
 FOR EACH ROW EXECUTE FUNCTION page_version_author()""",
+    f"""CREATE OR REPLACE FUNCTION page_version_flag() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        {_BUMP} {_OF_FLAG.format("OLD")};
+    END IF;
+    IF TG_OP = 'INSERT' OR (TG_OP = 'UPDATE' AND NEW.opinion_id != OLD.opinion_id) THEN
+        {_BUMP} {_OF_FLAG.format("NEW")};
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    """CREATE OR REPLACE TRIGGER page_version_flag AFTER INSERT OR UPDATE OR DELETE ON flag
+FOR EACH ROW EXECUTE FUNCTION page_version_flag()""",
+    # Regrouping a consultation rewrites thousands of groups in a few statements: once each.
+    f"""CREATE OR REPLACE FUNCTION page_version_rows() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        {_BUMP} id IN (SELECT consultation_id FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN
+        {_BUMP} id IN (SELECT consultation_id FROM old_rows);
+    ELSE
+        {_BUMP} id IN (SELECT consultation_id FROM new_rows
+                       UNION SELECT consultation_id FROM old_rows);
+    END IF;
+    RETURN NULL;
+END
+$$""",
+    """CREATE OR REPLACE TRIGGER page_version_opinion_group_ai AFTER INSERT ON opinion_group
+REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION page_version_rows()""",
+    """CREATE OR REPLACE TRIGGER page_version_opinion_group_au AFTER UPDATE ON opinion_group
+REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+FOR EACH STATEMENT EXECUTE FUNCTION page_version_rows()""",
+    """CREATE OR REPLACE TRIGGER page_version_opinion_group_ad AFTER DELETE ON opinion_group
+REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION page_version_rows()""",
     """CREATE OR REPLACE FUNCTION page_version_locality() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

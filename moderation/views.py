@@ -15,12 +15,11 @@ from werkzeug.datastructures import MultiDict
 
 from alike import queries as alike_queries
 from auth import permissions
-from consultations import tally
 from consultations.models import Consultation, Opinion
 from consultations.services import ensure_not_concluded
 from core.extensions import db
 from core.web import acting_user, get_or_404, login_required, refuse, safe_next, submitted
-from moderation import bp, queries, services
+from moderation import bp, page, queries, services
 from moderation.forms import (
     CHANNEL_LABELS,
     CONSULTATION_STATUS_LABELS,
@@ -31,6 +30,7 @@ from moderation.forms import (
     HideForm,
     ResponseForm,
 )
+from moderation.page import int_arg, page_number
 
 _CONSULTATION_PAGE = re.compile(r"^/moderation/consultations/(\d+)$")
 
@@ -46,38 +46,6 @@ def labels() -> dict[str, Any]:
             "status": CONSULTATION_STATUS_LABELS,
         }
     }
-
-
-def int_arg(args: Mapping[str, str], name: str) -> int | None:
-    try:
-        value = int(args.get(name, ""))
-    except (TypeError, ValueError):
-        return None
-    return value if 0 < value < 2**63 else None
-
-
-def page_number(args: Mapping[str, str]) -> int:
-    return min(int_arg(args, "page") or 1, 100_000)
-
-
-def _point_at(failed: dict | None, items: list[Opinion]) -> None:
-    """Tell the error summary at the top of the page (pagecontext.py) where the fields of the
-    refused form are: they are drawn by hand, with the opinion in their ids (_macros.html)."""
-    if not failed:
-        return
-    form, kind = failed["form"], failed["kind"]
-    if kind == "hide":
-        form.error_anchors = {"reason": f"reason-{failed['opinion_id']}"}
-        return
-    prefix = "group" if kind == "group" else f"op{failed['opinion_id']}"
-    form.error_anchors = {
-        "outcome": f"outcome-{prefix}-{next(iter(OUTCOME_LABELS))}",
-        "explanation": f"explanation-{prefix}",
-        "summary": f"summary-{prefix}",
-    }
-    if kind == "group":
-        first = next((op for op in items if op.status != "withdrawn"), None)
-        form.error_anchors["opinion_ids"] = f"select-{first.id}" if first else "group-answer"
 
 
 # --- pages -----------------------------------------------------------------------------------
@@ -106,7 +74,7 @@ def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | 
         tab = "flagged" if counts["flagged"] else "unanswered"
     pagination = queries.queue_page(tab, locality_ids, consultation_id, page_number(args))
     items = list(pagination.items)
-    _point_at(failed, items)
+    page.point_at(failed, items)
     here_args = {k: v for k, v in (("tab", tab), ("consultation", consultation_id)) if v}
     return render_template(
         "moderation/queue.html",
@@ -133,53 +101,7 @@ def consultation(consultation_id: int):
         refuse(404)  # a draft is hidden as on its public page
     if not permissions.can_respond(current_user, c):
         refuse(403)
-    return _render_consultation(c, request.args)
-
-
-def _render_consultation(
-    c: Consultation, args: Mapping[str, str], *, status: int = 200, failed: dict | None = None
-):
-    state = args.get("state") if args.get("state") in queries.STATES else "all"
-    whole = args.get("section") == "whole"
-    section_id = None if whole else int_arg(args, "section")
-    counts = tally.read(c.id)  # the page's count and the progress: one read of the tally
-    pagination = queries.consultation_opinions(
-        c,
-        state=state,
-        section_id=section_id,
-        whole_draft=whole,
-        page=page_number(args),
-        counts=counts,
-    )
-    items = list(pagination.items)
-    _point_at(failed, items)
-    here_args = {
-        k: v
-        for k, v in (
-            ("state", state if state != "all" else None),
-            ("section", "whole" if whole else section_id),
-        )
-        if v
-    }
-    return render_template(
-        "moderation/consultation.html",
-        c=c,
-        progress=services.answer_progress(c.id, counts),
-        state=state,
-        section_filter="whole" if whole else section_id,
-        pagination=pagination,
-        items=items,
-        flags=queries.open_flags([op.id for op in items]),
-        groups=alike_queries.groups_of([op.id for op in items]),
-        alike=alike_queries.overview(c.id),
-        can_hide=permissions.can_moderate(current_user, c.locality),
-        concluded=permissions.is_concluded(c),
-        here=url_for(
-            "moderation.consultation", consultation_id=c.id, page=pagination.page, **here_args
-        ),
-        here_args=here_args,
-        failed=failed,
-    ), status
+    return page.render(c, request.args)
 
 
 @bp.get("/dashboard")
@@ -219,13 +141,13 @@ def _back_to(failed: dict, default_consultation: Consultation | None):
     if match:
         c = db.session.get(Consultation, int(match.group(1)))
         if c is not None and permissions.can_respond(current_user, c):
-            return _render_consultation(c, args, status=400, failed=failed)
+            return page.render(c, args, status=400, failed=failed)
     elif target.path.rstrip("/") == "/moderation" and permissions.can_moderate_anywhere(
         current_user
     ):
         return _render_queue(args, status=400, failed=failed)
     if default_consultation is not None:
-        return _render_consultation(default_consultation, MultiDict(), status=400, failed=failed)
+        return page.render(default_consultation, MultiDict(), status=400, failed=failed)
     if permissions.can_moderate_anywhere(current_user):
         return _render_queue(MultiDict(), status=400, failed=failed)
     form = failed["form"]
