@@ -37,7 +37,7 @@ from audit.views import bp as audit_bp
 from auth import sessions
 from auth.views import bp as auth_bp
 from consultations.views import bp as consultations_bp
-from core import chrome, config, errors, http, i18n, pagecontext, templating
+from core import chrome, config, errors, http, i18n, pagecontext, templating, web
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from decisions.views import bp as decisions_bp
 from exportjobs.views import bp as exportjobs_bp
@@ -48,6 +48,7 @@ from localities.views import bp as localities_bp
 from me.views import bp as me_bp
 from moderation.views import bp as moderation_bp
 from notices.views import bp as notices_bp
+from notifications import pagestate
 from notifications.views import bp as notifications_bp
 from outbox.views import bp as outbox_bp
 from records.views import bp as records_bp
@@ -90,6 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     http.init_app(app)
     caching.init_app(app)
     commands.register(app)
+    web.init_app(app)  # last: its hook runs before every other one
     return app
 
 
@@ -116,6 +118,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = None  # the login page explains itself
     login_manager.user_loader(sessions.load)
+    pagestate.init_app(app)  # the header's unread count read with the person of each request
 
 
 def _register_blueprints(app: Flask) -> None:

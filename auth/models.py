@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from types import MappingProxyType
 
 from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, Integer, String, UniqueConstraint
@@ -58,6 +59,8 @@ class User(UserMixin, db.Model):
 
     #: The key of the login session this object was loaded for (auth/sessions.py); not stored.
     login_key = None
+    #: What was read with it for this request (auth/sessions.read_with_user); not stored.
+    read_with_session = MappingProxyType({})
 
     # Flask-Login keeps this in the cookie: the user and the server-side login session, so
     # logging out (or a password change) ends a session even if its cookie was copied.

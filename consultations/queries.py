@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, bindparam, case, desc, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, desc, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import Role
@@ -170,6 +170,24 @@ def load_consultation(
         .unique()
         .first()
     )
+
+
+def load_consultation_with(
+    consultation_id: int, columns: Callable[[], tuple[ColumnElement, ...]], params: dict[str, Any]
+) -> tuple[Consultation | None, tuple]:
+    """A consultation (articles and attachments read if used) and, in the same query,
+    ``columns()``: columns correlated to it (another area's state of it, with ``params``)."""
+    if not (0 < consultation_id < 2**63):
+        return None, ()
+    row = db.session.execute(
+        _consultation_with_stmt(columns), {"id": consultation_id, **params}
+    ).first()
+    return (row[0], tuple(row[1:])) if row is not None else (None, ())
+
+
+@functools.cache
+def _consultation_with_stmt(columns: Callable[[], tuple[ColumnElement, ...]]) -> Select:
+    return select(Consultation, *columns()).where(Consultation.id == bindparam("id"))
 
 
 @functools.cache

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit
 
-from flask import Response, abort, redirect, request, send_file, url_for
+from flask import Flask, Response, abort, current_app, redirect, request, send_file, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.exceptions import HTTPException, default_exceptions
@@ -93,6 +93,29 @@ def login_required(view: Callable | None = None, *, back_to: Callable[..., str] 
         return wrapper
 
     return decorator(view) if view is not None else decorator
+
+
+def reads_only(view: Callable) -> Callable:
+    """Mark a page that only reads (under its route decorator): on PostgreSQL its statements run
+    without a transaction around them, so no BEGIN nor ROLLBACK goes to the server. A kept
+    consultation page sends two statements: four round trips become two. Each statement still
+    reads one consistent snapshot. A page that writes must not be marked."""
+    view.gopy_reads_only = True  # type: ignore[attr-defined]
+    return view
+
+
+def _begin_reading() -> None:
+    if request.method not in ("GET", "HEAD") or db.engine.dialect.name != "postgresql":
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "gopy_reads_only", False):
+        # Before anything reads: the session's connection is taken now, in autocommit, and
+        # SQLAlchemy gives it back to the pool as it found it.
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
+def init_app(app: Flask) -> None:
+    app.before_request_funcs.setdefault(None, []).insert(0, _begin_reading)
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:

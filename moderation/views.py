@@ -18,7 +18,15 @@ from auth import permissions
 from consultations.models import Consultation, Opinion
 from consultations.services import ensure_not_concluded
 from core.extensions import db
-from core.web import acting_user, get_or_404, login_required, refuse, safe_next, submitted
+from core.web import (
+    acting_user,
+    get_or_404,
+    login_required,
+    reads_only,
+    refuse,
+    safe_next,
+    submitted,
+)
 from moderation import bp, page, queries, services
 from moderation.forms import (
     CHANNEL_LABELS,
@@ -93,6 +101,7 @@ def _render_queue(args: Mapping[str, str], *, status: int = 200, failed: dict | 
 
 
 @bp.get("/consultations/<int:consultation_id>")
+@reads_only
 @login_required
 def consultation(consultation_id: int):
     """Show a consultation's opinions with their answers and the progress of answering."""

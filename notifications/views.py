@@ -34,12 +34,13 @@ PER_PAGE = 20
 
 @bp.app_template_global()
 def unread_notifications() -> int:
-    """The header's count: one COUNT, only ever called for a logged-in visitor."""
+    """The header's count, only ever asked for a logged-in visitor: read with the person
+    (pagestate.unread_of_user), else one COUNT."""
     if not current_user.is_authenticated:
         return 0
-    held = pagestate.held_unread(current_user)
-    if held is not None:  # read with the rest of a consultation page's state
-        return held
+    held = current_user.read_with_session.get("unread")
+    if held is not None:
+        return int(held)
     return db.session.scalar(_unread_stmt(), {"user_id": current_user.id}) or 0
 
 

@@ -325,7 +325,7 @@ def test_the_kept_page_reads_no_opinion(app, client, auth, world, make):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert not [s for s in seen if "FROM opinion" in s]
-    assert len(seen) == 3  # the session's user, the consultation, the unread count and follows
+    assert len(seen) == 2  # the user with their unread count, the consultation with the follows
 
 
 def test_text_that_looks_like_a_hole_is_only_text(app, client, auth, world, make):

@@ -11,6 +11,7 @@ from consultations import queries
 from consultations.models import Consultation, Opinion
 from core.extensions import db
 from core.web import get_or_404, refuse
+from notifications import pagestate
 
 
 def per_page(name: str) -> int:
@@ -18,10 +19,23 @@ def per_page(name: str) -> int:
 
 
 def visible(
-    consultation_id: int, *, attachments: bool = True, sections: bool = True
+    consultation_id: int,
+    *,
+    attachments: bool = True,
+    sections: bool = True,
+    follows: bool = False,
 ) -> Consultation:
-    """The consultation if this visitor may see it; drafts of others answer 404, not 403."""
-    c = queries.load_consultation(consultation_id, attachments=attachments, sections=sections)
+    """The consultation if this visitor may see it; drafts of others answer 404, not 403.
+    ``follows``: whether a logged-in visitor follows it and its locality is read with it (the
+    consultation page's follow buttons; only without its articles and attachments)."""
+    if follows and current_user.is_authenticated and not (attachments or sections):
+        c, values = queries.load_consultation_with(
+            consultation_id, pagestate.follow_columns, {"user_id": current_user.id}
+        )
+        if c is not None:
+            pagestate.hold_follow_state(current_user, c, values)
+    else:
+        c = queries.load_consultation(consultation_id, attachments=attachments, sections=sections)
     if c is None or not can.can_view_consultation(current_user, c):
         refuse(404)
     return c

@@ -18,7 +18,6 @@ from consultations.models import Channel, Consultation, Section
 from consultations.views.common import per_page
 from core import fragments as kept
 from core.web import page_arg
-from notifications import pagestate
 
 
 def _section_arg(c: Consultation) -> Section | None:
@@ -147,9 +146,6 @@ def _render_show(
 ):
     section = _section_arg(c)
     perms = _perms(c)
-    if current_user.is_authenticated and can.can_follow(current_user, c):
-        # The header's count and the follow buttons: one query.
-        pagestate.read_page_state(current_user, c)
     shared = kept.shared(_shared_key(c, section, perms), lambda: _render_shared(c, section, perms))
     # A visitor who is not logged in sees none of the forms: building them would sign a CSRF
     # token into a new session, and the page could no longer be cached or sent without a cookie.
