@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import bindparam, select
@@ -198,17 +199,27 @@ def post_opinion(
     )
     alike_jobs.schedule(opinion)  # alike opinions: grouped by the worker after the commit
     if not offline:
-        mail.queue(
-            "opinion_receipt",
-            to=by.email,
-            locale=by.locale,
-            user=by,
-            opinion=opinion,
-            consultation=c,
-            section=section,
-        )
+        # The receipt is written by the worker (_receipt below): no letter drawn in the request.
+        mail.queue_later("opinion_receipt", [(by.email, {"opinion_id": opinion_id})])
         notifications.follow(by, consultation=c)  # posting follows the consultation
     return opinion
+
+
+@mail.builder("opinion_receipt")
+def _receipt(opinion_id: int) -> dict[str, Any] | None:
+    """The receipt of an opinion given online, for its author (built by the worker)."""
+    opinion = db.session.get(Opinion, opinion_id)
+    author = opinion.author if opinion is not None else None
+    if author is None or not author.email or not author.is_active:
+        return None  # the account was deleted meanwhile: no one to write to
+    return {
+        "to": author.email,
+        "locale": author.locale,
+        "user": author,
+        "opinion": opinion,
+        "consultation": opinion.consultation,
+        "section": opinion.section,
+    }
 
 
 def _lock_opinion(opinion: Opinion) -> Opinion:

@@ -44,10 +44,18 @@ CLOSING_SOON = timedelta(days=3)
 
 
 def _insert_ignore(values: dict) -> None:
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # A second click (or two tabs at once) finds the first row: nothing stored twice, no error.
-    db.session.execute(insert(Follow).values(**values).on_conflict_do_nothing())
+    db.session.execute(_follow_insert(db.session.get_bind().dialect.name), values)
+
+
+@functools.cache
+def _follow_insert(dialect: str):
+    # Built once: every opinion posted follows its consultation.
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    columns = ("user_id", "consultation_id", "locality_id", "created_at")
+    return (
+        insert(Follow).values({name: bindparam(name) for name in columns}).on_conflict_do_nothing()
+    )
 
 
 def follow(
