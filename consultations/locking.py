@@ -17,13 +17,22 @@ shared lock there would deadlock two posts upgrading it). A post and a close or 
 never overlap: without it, an opinion that passed the "open" check a millisecond before the
 closing instant could commit after the record was hashed, and ``record verify`` would say
 MISMATCH (tests/test_races.py).
+
+On PostgreSQL a post takes that lock in its insert (:func:`insert_if_open`): one statement
+locks the row, checks it is open, hands out the tracking number and inserts the opinion, so
+the posts that queue on the row wait for three round trips rather than seven.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import functools
+from datetime import datetime
+from typing import Any
 
-from consultations.models import Consultation
+from sqlalchemy import Text, bindparam, case, cast, func, literal, select
+from sqlalchemy.dialects import postgresql
+
+from consultations.models import Consultation, Opinion, Status, TrackingCounter
 from core.extensions import db
 
 
@@ -53,6 +62,54 @@ def lock_for_posting(consultation_id: int) -> Consultation:
     else:
         stmt = stmt.with_for_update(key_share=True, of=Consultation)
     return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
+
+
+def insert_if_open(values: dict[str, Any], *, year: int, now: datetime) -> tuple[int, str] | None:
+    """PostgreSQL: insert an online opinion while its consultation is open, under the row lock
+    of :func:`lock_for_posting`, with the year's next tracking number; ``(id, number)``, or
+    None when it is not open (nothing written). A close that held the lock is seen: FOR NO
+    KEY UPDATE waits for it and checks the row again as it committed."""
+    stmt = _insert_if_open_stmt(tuple(sorted(values)))
+    return db.session.execute(stmt, {**values, "year": year, "now": now}).one_or_none()
+
+
+@functools.cache
+def _insert_if_open_stmt(columns: tuple[str, ...]):
+    c, t, n = Consultation.__table__, Opinion.__table__, TrackingCounter.__table__
+    now = bindparam("now", type_=c.c.closes_at.type)
+    year = bindparam("year", type_=n.c.year.type)
+    opened = (
+        select(c.c.id)
+        .where(
+            c.c.id == bindparam("consultation_id"),
+            c.c.status == Status.open,
+            c.c.opens_at <= now,
+            c.c.closes_at > now,
+        )
+        .with_for_update(key_share=True)
+        .cte("opened")
+    )
+    number = (
+        postgresql.insert(n)
+        .from_select(["year", "last"], select(year, literal(1)).select_from(opened))
+        .on_conflict_do_update(index_elements=[n.c.year], set_={"last": n.c.last + 1})
+        .returning(n.c.last)
+        .cte("number")
+    )
+    digits = cast(number.c.last, Text)
+    # f"YK-{year}-{last:06d}", as next_tracking_number writes it (past 999,999 it grows).
+    tracking = func.concat(
+        "YK-",
+        cast(year, Text),
+        "-",
+        case((number.c.last < 1_000_000, func.lpad(digits, 6, "0")), else_=digits),
+    )
+    params = [bindparam(name, type_=t.c[name].type) for name in columns]
+    return (
+        t.insert()
+        .from_select([*columns, "tracking_number"], select(*params, tracking).select_from(number))
+        .returning(t.c.id, t.c.tracking_number)
+    )
 
 
 def reread(model, ids) -> list:

@@ -28,7 +28,7 @@ from auth.permissions import (
     is_open_to_reports,
     is_reportable,
 )
-from consultations.locking import lock_consultation, lock_for_posting, reread
+from consultations.locking import insert_if_open, lock_consultation, lock_for_posting, reread
 from consultations.models import (
     NEW_OPINION_BLANKS,
     Channel,
@@ -116,6 +116,8 @@ def post_opinion(
     _check_section(c, section)
     now = utcnow()
     offline = channel != Channel.online
+    # PostgreSQL: the lock, the check, the number and the insert in one statement (locking.py).
+    in_one_statement = not offline and db.session.get_bind().dialect.name == "postgresql"
     if offline:
         # Allowed while closed, so it could race with publishing the record: serialised
         # (consultations/locking.py).
@@ -148,11 +150,14 @@ def post_opinion(
                 "received_at",
             )
     else:
-        # Read again under the row lock: a close or a publish either ran before (and this
-        # post is refused) or waits for this post (and counts it).
-        c = lock_for_posting(c.id)
-        if not is_open_to_opinions(c):
-            raise StateError(_("This consultation is not open for opinions."))
+        if not in_one_statement:
+            # Read again under the row lock: a close or a publish either ran before (and this
+            # post is refused) or waits for this post (and counts it).
+            c = lock_for_posting(c.id)
+            if not is_open_to_opinions(c):
+                raise StateError(_("This consultation is not open for opinions."))
+        # Posting follows the consultation (on PostgreSQL before the lock: it needs none).
+        notifications.follow(by, consultation=c)
 
     year = now.astimezone(LOCAL_TZ).year
     values = {
@@ -169,12 +174,18 @@ def post_opinion(
         "stance": stance,
         "body": body,
         "status": OpinionStatus.published,
-        "tracking_number": next_tracking_number(year),
         "created_at": now,
         "received_at": received_at if offline else None,
         **NEW_OPINION_BLANKS,
     }
-    opinion_id = db.session.execute(_INSERT_OPINION, values).scalar_one()
+    if in_one_statement:
+        inserted = insert_if_open(values, year=year, now=now)
+        if inserted is None:
+            raise StateError(_("This consultation is not open for opinions."))
+        opinion_id, values["tracking_number"] = inserted
+    else:
+        values["tracking_number"] = next_tracking_number(year)
+        opinion_id = db.session.execute(_INSERT_OPINION, values).scalar_one()
     # The row as an ORM object, attached as if loaded, for the caller and the receipt.
     opinion = Opinion(
         id=opinion_id,
@@ -201,7 +212,6 @@ def post_opinion(
     if not offline:
         # The receipt is written by the worker (_receipt below): no letter drawn in the request.
         mail.queue_later("opinion_receipt", [(by.email, {"opinion_id": opinion_id})])
-        notifications.follow(by, consultation=c)  # posting follows the consultation
     return opinion
 
 
