@@ -33,6 +33,27 @@ def _batches(values: list[dict], statement, connection: Connection) -> None:
         connection.execute(statement, values[start : start + _BATCH])
 
 
+def _insert(table, rows: list[dict], connection: Connection) -> None:
+    """New rows; on PostgreSQL through COPY, in the same transaction: a consultation grouped
+    for the first time writes a row per opinion and several bands per text, and inserting the
+    700,000 rows of 100,000 opinions one by one took 40 s (bench/million.py)."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        _batches(rows, insert(table), connection)
+        return
+    from psycopg import sql  # lazy: only PostgreSQL's path needs the driver
+
+    columns = list(rows[0])
+    command = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor, cursor.copy(command) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
+
+
 def write_members(
     connection: Connection,
     consultation_id: int,
@@ -66,7 +87,7 @@ def write_members(
             away,
         ):
             changed.append({"o": oid, "g": group, "k": text.key, "sg": text.signature})
-    _batches(fresh, insert(t), connection)
+    _insert(t, fresh, connection)
     statement = (
         update(t)
         .where(t.c.opinion_id == bindparam("o"))
@@ -108,4 +129,4 @@ def write_bands(
         if oid not in banded or not same(oid)
         for key in similarity.band_keys(texts[oid].signature)
     ]
-    _batches(rows, insert(b), connection)
+    _insert(b, rows, connection)
