@@ -173,21 +173,33 @@ def load_consultation(
 
 
 def load_consultation_with(
-    consultation_id: int, columns: Callable[[], tuple[ColumnElement, ...]], params: dict[str, Any]
+    consultation_id: int,
+    columns: Callable[[], tuple[ColumnElement, ...]],
+    params: dict[str, Any],
+    *,
+    sections: bool = False,
 ) -> tuple[Consultation | None, tuple]:
-    """A consultation (articles and attachments read if used) and, in the same query,
-    ``columns()``: columns correlated to it (another area's state of it, with ``params``)."""
+    """A consultation (its articles joined to it with ``sections``, else read if used, as its
+    attachments) and, in the same query, ``columns()``: columns correlated to it (another
+    area's state of it, with ``params``)."""
     if not (0 < consultation_id < 2**63):
         return None, ()
-    row = db.session.execute(
-        _consultation_with_stmt(columns), {"id": consultation_id, **params}
-    ).first()
+    row = (
+        db.session.execute(
+            _consultation_with_stmt(columns, sections), {"id": consultation_id, **params}
+        )
+        .unique()
+        .first()
+    )
     return (row[0], tuple(row[1:])) if row is not None else (None, ())
 
 
 @functools.cache
-def _consultation_with_stmt(columns: Callable[[], tuple[ColumnElement, ...]]) -> Select:
-    return select(Consultation, *columns()).where(Consultation.id == bindparam("id"))
+def _consultation_with_stmt(
+    columns: Callable[[], tuple[ColumnElement, ...]], sections: bool
+) -> Select:
+    stmt = select(Consultation, *columns()).where(Consultation.id == bindparam("id"))
+    return stmt.options(joinedload(Consultation.sections)) if sections else stmt
 
 
 @functools.cache

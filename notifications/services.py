@@ -24,7 +24,7 @@ from consultations.models import Consultation, Opinion
 from core.extensions import db
 from core.timeutil import utcnow
 from localities.models import Locality
-from notifications import mailing
+from notifications import mailing, pagestate
 from notifications.models import (
     DEFAULTS,
     SKIPPED,
@@ -62,6 +62,10 @@ def follow(
     user: User, *, consultation: Consultation | None = None, locality: Locality | None = None
 ) -> None:
     """Follow a consultation, or a locality and the units under it (idempotent)."""
+    if consultation is not None and locality is None:
+        held = pagestate.held_follow_state(user, consultation)
+        if held is not None and held[0]:
+            return  # read with the consultation in this request: already followed
     _insert_ignore(
         {
             "user_id": user.id,

@@ -112,3 +112,29 @@ def test_following_page_lists_and_links_from_account(app, world, make, auth, cli
     assert "Quy hoạch chợ" in page
     assert f"/consultations/{cid}/unfollow" in page
     assert "/me/following" in client.get("/me/account").text
+
+
+@pytest.mark.postgres
+def test_a_post_follows_again_after_an_unfollow_and_a_followers_post_writes_no_follow(
+    app, world, make, auth, client
+):
+    from test_perf_queries import counting
+
+    cid = make.consultation("open")
+    auth.login(world.email("resident"))
+
+    def post(body: str) -> list[str]:
+        with counting(app) as statements:
+            r = client.post(
+                f"/consultations/{cid}/opinions", data={"body": body, "stance": "agree"}
+            )
+        assert r.status_code == 302
+        return [s for s in statements if s.lstrip().upper().startswith("INSERT INTO FOLLOW")]
+
+    assert len(post("Ý kiến thứ nhất.")) == 1  # the first post follows
+    assert _follows(app, world.ids["resident"]) == [(cid, None)]
+    assert post("Ý kiến thứ hai.") == []  # read with the consultation: already followed
+    assert client.post(f"/consultations/{cid}/unfollow").status_code == 302
+    assert _follows(app, world.ids["resident"]) == []
+    assert len(post("Ý kiến thứ ba.")) == 1  # posting follows again
+    assert _follows(app, world.ids["resident"]) == [(cid, None)]

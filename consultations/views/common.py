@@ -27,10 +27,13 @@ def visible(
 ) -> Consultation:
     """The consultation if this visitor may see it; drafts of others answer 404, not 403.
     ``follows``: whether a logged-in visitor follows it and its locality is read with it (the
-    consultation page's follow buttons; only without its articles and attachments)."""
-    if follows and current_user.is_authenticated and not (attachments or sections):
+    consultation page's follow buttons, a post's follow; only without its attachments)."""
+    if follows and current_user.is_authenticated and not attachments:
         c, values = queries.load_consultation_with(
-            consultation_id, pagestate.follow_columns, {"user_id": current_user.id}
+            consultation_id,
+            pagestate.follow_columns,
+            {"user_id": current_user.id},
+            sections=sections,
         )
         if c is not None:
             pagestate.hold_follow_state(current_user, c, values)

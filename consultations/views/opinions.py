@@ -24,7 +24,9 @@ from core.web import acting_user, login_required, refuse, submitted
 @login_required(back_to=lambda consultation_id: show_url(consultation_id) + "#give-opinion")
 def post_opinion(consultation_id: int):
     """Give an opinion (or, for officials, enter one received offline)."""
-    c = visible(consultation_id, attachments=False)  # a refused form loads them if it needs them
+    # A refused form loads the attachments if it needs them; whether the poster already
+    # follows it is read with it (a follower's post writes no follow).
+    c = visible(consultation_id, attachments=False, follows=True)
     offline = (request.form.get("channel") or Channel.online.value) != Channel.online.value
     if offline:
         if not can.is_official_of(current_user, c):
