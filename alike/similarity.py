@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.textutil import fold
 
@@ -243,7 +244,22 @@ class Item:
     created_at: datetime
 
 
+#: 64-bit words of a text's fingerprint of syllable pairs (``_cluster_bucket``).
+_PRINT_WORDS = 8
+#: Candidates of a text below which they are checked one by one rather than as arrays.
+_FEW = 64
+
+
+def _fingerprint(pairs: frozenset[tuple[str, str]]) -> int:
+    bits = 0
+    for a, b in pairs:
+        bits |= 1 << (zlib.crc32(f"{a} {b}".encode()) % (64 * _PRINT_WORDS))
+    return bits
+
+
 def _cluster_bucket(items: list[Item]) -> list[list[int]]:
+    import numpy as np  # lazy: as datasketch (which needs it), only for the grouping
+
     by_key: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         by_key[item.text.key].append(item)
@@ -253,27 +269,76 @@ def _cluster_bucket(items: list[Item]) -> list[list[int]]:
     order = sorted(
         by_key, key=lambda k: (-len(by_key[k]), by_key[k][0].created_at, by_key[k][0].id)
     )
-    bands: dict[int, list[str]] = defaultdict(list)
-    for key in order:
-        for band in band_keys(by_key[key][0].text.signature):
-            bands[band].append(key)
-    taken: set[str] = set()
+    texts = [by_key[key][0].text for key in order]
+    # The texts of a band by their place in ``order``. Many similar texts (a commune's
+    # opinions share their words) crowd the bands, and each text is compared with every other
+    # of its bands: the candidates are gathered and sifted as arrays, in the order they were
+    # checked one by one before, and only those that pass reach Python.
+    members_of: dict[int, list[int]] = defaultdict(list)
+    pairs = [_pairs(t.normal) for t in texts]
+    for index, text in enumerate(texts):
+        for band in band_keys(text.signature):
+            members_of[band].append(index)
+    # alike()'s first refusal, without a set: a text with more syllable pairs the other lacks
+    # than it may have is never alike it. Each text's pairs are also bits of a fingerprint; a
+    # bit one has and the other lacks is a pair it lacks, so the bits count no more than the
+    # pairs do and never refuse a pair of texts alike. Built on the first crowded text only:
+    # texts with few band-mates are faster one by one.
+    arrays: dict[str, Any] = {}
+    band_arrays: dict[int, Any] = {}
+
+    def _sift(index: int, bands: tuple[int, ...], na: int, ka: int) -> list[int]:
+        if not arrays:
+            arrays["size"] = np.array(counts, dtype=np.int64)
+            arrays["slack"] = np.array(slacks, dtype=np.int64)
+            arrays["prints"] = np.frombuffer(
+                b"".join(_fingerprint(p).to_bytes(8 * _PRINT_WORDS, "little") for p in pairs),
+                dtype="<u8",
+            ).reshape(len(order), _PRINT_WORDS)
+        for band in bands:
+            if band not in band_arrays:
+                band_arrays[band] = np.array(members_of[band], dtype=np.int64)
+        size, slack, prints = arrays["size"], arrays["slack"], arrays["prints"]
+        found = np.concatenate([band_arrays[band] for band in bands])
+        _, first = np.unique(found, return_index=True)
+        found = found[np.sort(first)]  # each once, where it was first met
+        found = found[~taken[found]]
+        found = found[(na - size[found] <= ka) & (size[found] - na <= slack[found])]
+        mine, theirs = prints[index], prints[found]
+        lacking = np.bitwise_count(mine & ~theirs).sum(axis=1)  # pairs they lack, at least
+        extra = np.bitwise_count(theirs & ~mine).sum(axis=1)  # pairs they add, at least
+        return found[(lacking <= ka) & (extra <= slack[found])].tolist()
+
+    counts = [len(p) for p in pairs]
+    slacks = [max(EXTRA_MIN, n // 10) for n in counts]
+    taken = np.zeros(len(order), dtype=bool)
     groups = []
-    for key in order:
-        if key in taken:
+    for index, key in enumerate(order):
+        if taken[index]:
             continue
-        taken.add(key)
-        rep = by_key[key][0]
+        taken[index] = True
+        rep = texts[index]
         members = [i.id for i in by_key[key]]
-        seen = {key}
-        for band in band_keys(rep.text.signature):
-            for other in bands[band]:
-                if other in seen or other in taken:
-                    continue
-                seen.add(other)
-                if alike(rep.text, by_key[other][0].text):
-                    taken.add(other)
-                    members.extend(i.id for i in by_key[other])
+        na, ka, pa = counts[index], slacks[index], pairs[index]
+        bands = band_keys(rep.signature)
+        listed = [members_of[band] for band in bands]
+        if sum(map(len, listed)) <= _FEW:  # a few: faster one by one than as arrays
+            seen, found = {index}, []
+            for others in listed:
+                for other in others:
+                    if other not in seen and not taken[other]:
+                        seen.add(other)
+                        found.append(other)
+        else:
+            found = _sift(index, bands, na, ka)
+        for other in found:
+            pb, nb, kb = pairs[other], counts[other], slacks[other]
+            # alike()'s first refusal, inline
+            if na - nb > ka or nb - na > kb or len(pa - pb) > ka or len(pb - pa) > kb:
+                continue
+            if alike(rep, texts[other]):
+                taken[other] = True
+                members.extend(i.id for i in by_key[order[other]])
         if len(members) >= 2:
             groups.append(members)
     return groups

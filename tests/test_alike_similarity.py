@@ -123,3 +123,73 @@ def test_signatures_are_datasketch_minhash_and_stable():
     minhash = MinHash(num_perm=s.NUM_PERM, seed=s.SEED, hashfunc=zlib.crc32)
     minhash.update_batch([x.encode() for x in s._shingles(text.normal)])
     assert minhash.hashvalues.astype("<u4").tobytes() == text.signature
+
+
+def _cluster_one_by_one(items: list[s.Item]) -> list[list[int]]:
+    """The grouping as it was first written: every candidate of every band checked with
+    ``alike`` in Python. ``cluster`` sifts them as arrays first and must agree exactly."""
+    from collections import defaultdict
+
+    buckets = defaultdict(list)
+    for item in items:
+        buckets[(item.section_id, item.stance)].append(item)
+    groups = []
+    for bucket in buckets.values():
+        by_key = defaultdict(list)
+        for item in bucket:
+            by_key[item.text.key].append(item)
+        for copies in by_key.values():
+            copies.sort(key=lambda i: (i.created_at, i.id))
+        order = sorted(
+            by_key, key=lambda k: (-len(by_key[k]), by_key[k][0].created_at, by_key[k][0].id)
+        )
+        bands = defaultdict(list)
+        for key in order:
+            for band in s.band_keys(by_key[key][0].text.signature):
+                bands[band].append(key)
+        taken = set()
+        for key in order:
+            if key in taken:
+                continue
+            taken.add(key)
+            rep = by_key[key][0]
+            members, seen = [i.id for i in by_key[key]], {key}
+            for band in s.band_keys(rep.text.signature):
+                for other in bands[band]:
+                    if other in seen or other in taken:
+                        continue
+                    seen.add(other)
+                    if s.alike(rep.text, by_key[other][0].text):
+                        taken.add(other)
+                        members.extend(i.id for i in by_key[other])
+            if len(members) >= 2:
+                groups.append(members)
+    groups.sort(key=len, reverse=True)
+    return groups
+
+
+def test_cluster_agrees_with_checking_every_candidate_one_by_one():
+    import random
+
+    from commands.demo import load_spec
+    from commands.demo_bulk import _bulk_body, _campaign_body
+
+    rng = random.Random(7)
+    words = load_spec()["bulk"]
+    items = []
+    for i in range(3000):
+        body = _campaign_body(rng) if rng.random() < 0.1 else _bulk_body(rng, words)
+        if rng.random() < 0.1:
+            body = ROAD + (" " + body.split()[0] if rng.random() < 0.5 else "")
+        items.append(
+            _item(
+                i,
+                body,
+                section=rng.choice([None, 1]),
+                stance=rng.choice(["agree", "suggest"]),
+                minutes=i,
+            )
+        )
+    expected = _cluster_one_by_one(items)
+    assert sum(len(g) for g in expected) > 300  # the texts do form groups
+    assert s.cluster(items) == expected
