@@ -284,6 +284,9 @@ def _cluster_bucket(items: list[Item]) -> list[list[int]]:
     # bit one has and the other lacks is a pair it lacks, so the bits count no more than the
     # pairs do and never refuse a pair of texts alike. Built on the first crowded text only:
     # texts with few band-mates are faster one by one.
+    counts = [len(p) for p in pairs]
+    slacks = [max(EXTRA_MIN, n // 10) for n in counts]
+    taken = np.zeros(len(order), dtype=bool)
     arrays: dict[str, Any] = {}
     band_arrays: dict[int, Any] = {}
 
@@ -309,9 +312,6 @@ def _cluster_bucket(items: list[Item]) -> list[list[int]]:
         extra = np.bitwise_count(theirs & ~mine).sum(axis=1)  # pairs they add, at least
         return found[(lacking <= ka) & (extra <= slack[found])].tolist()
 
-    counts = [len(p) for p in pairs]
-    slacks = [max(EXTRA_MIN, n // 10) for n in counts]
-    taken = np.zeros(len(order), dtype=bool)
     groups = []
     for index, key in enumerate(order):
         if taken[index]:

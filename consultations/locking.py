@@ -20,7 +20,8 @@ MISMATCH (tests/test_races.py).
 
 On PostgreSQL a post takes that lock in its insert (:func:`insert_if_open`): one statement
 locks the row, checks it is open, hands out the tracking number and inserts the opinion, so
-the posts that queue on the row wait for three round trips rather than seven.
+the posts that queue on the row wait for four round trips rather than seven (the insert,
+the audit event, the receipt's outbox row, the COMMIT).
 """
 
 from __future__ import annotations

@@ -7,11 +7,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, desc, func, select
+from sqlalchemy import ColumnElement, Select, bindparam, case, desc, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from auth.models import Role
 from auth.permissions import is_open_to_opinions
+from consultations import tally
 from consultations.models import Category, Consultation, Opinion, Status
 from consultations.search import search_condition, search_rank
 from core.extensions import db
@@ -241,8 +242,8 @@ def opinions_page(
     if section_id is not None:
         where.append(Opinion.section_id == section_id)
     order = Opinion.id.asc() if oldest_first else Opinion.id.desc()
-    if total is None:  # the caller may know it from the tally (consultations/tally.py)
-        total = db.session.scalar(select(func.count(Opinion.id)).where(*where)) or 0
+    if total is None:  # kept by the tally's triggers: a count took 250 ms at a million
+        total = tally.read(c.id).total(section_id)
     # A deep page skips its OFFSET in the narrow (consultation_id[, section_id], id) index and
     # only then joins authors and answers to the rows it shows: ?page=2000 of 100,000 opinions
     # costs about what page 1 does (bench/run.py).

@@ -9,8 +9,8 @@ insert trigger also adds one to ``consultation.opinion_count``, the figure on th
 
 Article 0 stands for the whole draft (``section_id`` NULL), so the key has no NULL in it.
 ``create_all`` builds the triggers through the listeners below. The migrations hold their own
-copies of the DDL (migrations/versions/d4e5f6a7b8c9, a7b8c9d0e1f2 and 9c0d1e2f3a4b): this is only the
-current version.
+copies of the DDL (migrations/versions/d4e5f6a7b8c9, a7b8c9d0e1f2 and 9c0d1e2f3a4b): this is
+only the current version.
 """
 
 from __future__ import annotations
@@ -40,6 +40,8 @@ class OpinionTally(db.Model):
 
 
 _KEY = "consultation_id, section_key, status, stance, answered"
+#: An opinion's tally row, as the columns of ``opinion`` give it (grouped by, in bulk).
+_ROW_OF = "consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL"
 
 
 def _values(row: str, answered: str) -> str:
@@ -106,9 +108,9 @@ _PG_COUNT: tuple[str, ...] = (
 LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO opinion_tally ({_KEY}, n)
-    SELECT consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL, count(*)
+    SELECT {_ROW_OF}, count(*)
     FROM new_opinions
-    GROUP BY consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL
+    GROUP BY {_ROW_OF}
     ON CONFLICT ({_KEY}) DO UPDATE SET n = opinion_tally.n + EXCLUDED.n;
     UPDATE consultation SET opinion_count = consultation.opinion_count + added.n
     FROM (SELECT consultation_id, count(*) AS n FROM new_opinions GROUP BY consultation_id) AS added
@@ -144,9 +146,7 @@ ON opinion FOR EACH ROW EXECUTE FUNCTION opinion_tally_keep()""",
 REBUILD = (
     "DELETE FROM opinion_tally",
     f"INSERT INTO opinion_tally ({_KEY}, n) "  # noqa: S608 - constant SQL, no input
-    "SELECT consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL, "
-    "count(*) FROM opinion "
-    "GROUP BY consultation_id, COALESCE(section_id, 0), status, stance, response_id IS NOT NULL",
+    f"SELECT {_ROW_OF}, count(*) FROM opinion GROUP BY {_ROW_OF}",
 )
 
 
