@@ -56,13 +56,19 @@ def lock_for_posting(consultation_id: int) -> Consultation:
     """The consultation freshly read under the lock the post's tally trigger takes anyway,
     which closing and publishing wait for (SQLite: the write lock, which every write takes)."""
     connection = db.session.connection()
-    stmt = select(Consultation).where(Consultation.id == consultation_id)
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.driver_connection.in_transaction:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    dialect = connection.dialect.name
+    if dialect == "sqlite" and not connection.connection.driver_connection.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return db.session.scalars(_posting_stmt(dialect), {"id": consultation_id}).one()
+
+
+@functools.cache
+def _posting_stmt(dialect: str):
+    # Built once: on every post, building it cost about what running it did.
+    stmt = select(Consultation).where(Consultation.id == bindparam("id"))
+    if dialect != "sqlite":
         stmt = stmt.with_for_update(key_share=True, of=Consultation)
-    return db.session.scalars(stmt.execution_options(populate_existing=True)).one()
+    return stmt.execution_options(populate_existing=True)
 
 
 def insert_if_open(values: dict[str, Any], *, year: int, now: datetime) -> tuple[int, str] | None:

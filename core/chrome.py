@@ -57,9 +57,20 @@ def site_chrome(ctx, issuer_name: str, menu: dict, contact_address: str, contact
     )
     own = {}
     if flags[0]:
-        unread = ctx.environment.get_template("_site/unread.html").module.unread
-        own = {"csrf": generate_csrf(), "unread": unread(ctx.resolve("unread_notifications")())}
+        # A page kept whole (consultations/views/page.py) keeps these holes for its own fill.
+        own = HOLES if ctx.resolve("keeping") is True else visitor_parts()
     return Chrome(head.fill({}), header.fill(own), footer.fill({}))
+
+
+#: The header's holes of a logged-in visitor, left as holes.
+HOLES = {"csrf": fragments.hole("csrf"), "unread": fragments.hole("unread")}
+
+
+def visitor_parts() -> dict[str, Markup | str]:
+    """What fills the header's holes for the logged-in visitor: their CSRF token and count."""
+    env = current_app.jinja_env
+    unread = env.get_template("_site/unread.html").module.unread
+    return {"csrf": generate_csrf(), "unread": unread(env.globals["unread_notifications"]())}
 
 
 def init_app(app) -> None:

@@ -40,18 +40,26 @@ class Part:
     html: str
     #: What the caller keeps beside the HTML (the opinions of a page, by id).
     data: Any = field(default=None)
+    #: ``html`` cut at its holes once, when kept: text, name, number, text, name, number, … text.
+    pieces: list = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "pieces", _HOLE.split(self.html))
 
     def fill(self, parts: dict[str, Any], each: Callable[[str, int], Any] | None = None) -> Markup:
         """The part with each hole filled: ``parts[name]`` (markup, or text to escape), and the
         numbered holes with ``each(name, number)`` (None: left empty)."""
-
-        def one(match: re.Match) -> str:
-            name, number = match.group(1), match.group(2)
+        pieces = self.pieces
+        out = [pieces[0]]
+        escape = Markup.escape
+        for i in range(1, len(pieces), 3):
+            name, number = pieces[i], pieces[i + 1]
             if number is not None:
-                return "" if each is None else str(Markup.escape(each(name, int(number))))
-            return str(Markup.escape(parts.get(name, "")))
-
-        return Markup(_HOLE.sub(one, self.html))  # noqa: S704 - rendered templates, escaped
+                out.append("" if each is None else str(escape(each(name, int(number)))))
+            else:
+                out.append(str(escape(parts.get(name, ""))))
+            out.append(pieces[i + 2])
+        return Markup("".join(out))  # noqa: S704 - rendered templates, escaped
 
 
 class _Kept:

@@ -100,8 +100,11 @@ def _consultation_of(ctx):
 def page_authority(ctx):
     """The commune-level unit whose page this is (a village's consultation: its commune), or None."""
     c = _consultation_of(ctx)
-    if c is None:
-        return None
+    return None if c is None else page_authority_of(c)
+
+
+def page_authority_of(c: Consultation):
+    """The commune-level unit that issues consultation ``c`` (a village's: its commune), or None."""
     loc = c.locality
     if loc is not None and loc.kind == LocalityKind.village and loc.parent is not None:
         loc = loc.parent

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 
-from flask import render_template, request
+from flask import current_app, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
@@ -16,8 +16,11 @@ from consultations import fragments, queries, tally
 from consultations.forms import CloseForm, ExtendForm, OfflineOpinionForm, OpinionForm
 from consultations.models import Channel, Consultation, Section
 from consultations.views.common import per_page
+from core import chrome
 from core import fragments as kept
 from core.web import page_arg
+from localities.names import page_authority_of
+from notifications.views import follow_block
 
 
 def _section_arg(c: Consultation) -> Section | None:
@@ -167,6 +170,19 @@ def _render_show(
         if chosen is not None:
             offline_form.section_id.data = str(chosen.id)
     manage = signed_in and can.can_close_consultation(current_user, c)
+    refused = (opinion_form, offline_form, close_form, extend_form, action_error) != (None,) * 5
+    key = None
+    if give_kept is not None and not refused and not manage:
+        key = _page_key(c, _shared_key(c, section, perms), perms)
+    if key is not None:
+        page = kept.shared(key, lambda: _render_kept(c, shared, perms))
+        parts = {
+            **chrome.visitor_parts(),
+            "here": request.full_path if request.query_string else request.path,
+            "follow": follow_block(c),
+            "give": give_kept,
+        }
+        return fragments.fill_kept(page, parts, c), status
     html = render_template(
         "consultations/show.html",
         c=c,
@@ -181,3 +197,49 @@ def _render_show(
         action_error=action_error,
     )
     return html, status
+
+
+def _page_key(c: Consultation, shared_key: tuple | None, perms: dict[str, bool]) -> tuple | None:
+    """The key of the whole page of a resident who may give an opinion, or None when the page
+    has more of the visitor's own than holes can carry: staff's forms and links, a household
+    vote, a message flashed for them, a refused form, or debug mode (templates shown as
+    edited)."""
+    if shared_key is None or any(perms.values()) or current_app.debug:
+        return None
+    if can.is_decided_by_vote(c) or "_flashes" in session:
+        return None
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    authority = page_authority_of(c)
+    return (
+        "page",
+        *shared_key,
+        # What base.html draws around it: the menu of this person's roles and the issuer.
+        can.can_create_consultation(user),
+        can.can_moderate_anywhere(user),
+        can.can_review_anywhere(user),
+        (authority.id, authority.name, authority.address, authority.phone) if authority else None,
+    )
+
+
+def _render_kept(c: Consultation, shared: kept.Part, perms: dict[str, bool]) -> kept.Part:
+    """The whole page with a hole for each of the visitor's own parts (the header's token and
+    count, the language form's address, the follow buttons, "Give your opinion", each
+    opinion's action), and each kind of action drawn once."""
+    drawn: dict[str, str] = {}
+    html = render_template(
+        "consultations/show.html",
+        c=c,
+        keeping=True,
+        hole=kept.hole,
+        csrf_token=lambda: kept.hole("csrf"),
+        fill=functools.partial(fragments.keep_holes, shared, drawn),
+        perms=perms,
+        opinion_form=None,
+        chosen_section=None,
+        offline_form=None,
+        give_kept=kept.hole("give"),
+        close_form=None,
+        extend_form=None,
+        action_error=None,
+    )
+    return kept.Part(html, (shared.data, drawn))
