@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable
 from datetime import timedelta
 
-from flask import current_app, session
+from flask import current_app, request, session
 from flask_login import login_user, logout_user
 from sqlalchemy import ColumnElement, bindparam, delete, exists, select
 from sqlalchemy.orm import lazyload
@@ -77,8 +77,9 @@ def end_all(user: User) -> None:
     db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
 
 
-#: What other areas read with the person on every request, by name: a scalar subquery built
+#: What other areas read with the person on every page, by name: a scalar subquery built
 #: from ``User.id`` (notifications: the header's count of unread ones). One round trip, not two.
+#: A form sent (POST) reads none of it: it answers with a redirect, not a page.
 _READ_WITH_USER: dict[str, Callable[[], ColumnElement]] = {}
 
 
@@ -89,7 +90,7 @@ def read_with_user(name: str, column: Callable[[], ColumnElement]) -> None:
 
 
 @functools.cache
-def _user_of_session():
+def _user_of_session(pages: bool):
     # Built once: on SQLite, building this statement cost as much as running it. Whether the
     # person holds a role is read with them: most hold none, and their roles then cost neither
     # a join (joining them cost a quarter of a resident's page on PostgreSQL) nor a query.
@@ -98,7 +99,7 @@ def _user_of_session():
         select(
             User,
             has_roles.label("has_roles"),
-            *(column().label(name) for name, column in _READ_WITH_USER.items()),
+            *(column().label(name) for name, column in _READ_WITH_USER.items() if pages),
         )
         .options(lazyload(User.assignments))  # staff: read when first asked, one query
         .join(LoginSession, LoginSession.user_id == User.id)
@@ -120,12 +121,14 @@ def load(value: str) -> User | None:
     if not key or not (0 < uid < 2**63):
         return None
     params = {"user_id": uid, "key_hash": _hash(key), "since": utcnow() - _lifetime()}
-    row = db.session.execute(_user_of_session(), params).first()
+    pages = request.method in ("GET", "HEAD")
+    row = db.session.execute(_user_of_session(pages), params).first()
     if row is None or not row[0].is_active:
         return None
     user = row[0]
     if not row[1]:
         set_committed_value(user, "assignments", [])
     user.login_key = key
-    user.read_with_session = dict(zip(_READ_WITH_USER, row[2:], strict=True))
+    if pages:
+        user.read_with_session = dict(zip(_READ_WITH_USER, row[2:], strict=True))
     return user

@@ -25,9 +25,12 @@ from core.web import acting_user, login_required, refuse, submitted
 def post_opinion(consultation_id: int):
     """Give an opinion (or, for officials, enter one received offline)."""
     # A refused form loads the attachments if it needs them; whether the poster already
-    # follows it is read with it (a follower's post writes no follow).
-    c = visible(consultation_id, attachments=False, follows=True)
+    # follows it is read with it (a follower's post writes no follow). The articles only for
+    # an opinion on one of them, or one entered offline (its form's villages come with them):
+    # joined, they were a tenth of a post on the whole draft.
     offline = (request.form.get("channel") or Channel.online.value) != Channel.online.value
+    articles = offline or bool(request.form.get("section_id"))
+    c = visible(consultation_id, attachments=False, sections=articles, follows=True)
     if offline:
         if not can.is_official_of(current_user, c):
             refuse(403, _("Only officials of this locality can enter opinions received offline."))
@@ -45,7 +48,7 @@ def post_opinion(consultation_id: int):
         if not can.can_post_opinion(current_user, c):
             refuse(409, _("This consultation is not open for opinions."))
         form = OpinionForm()
-    form.set_sections(c.sections)
+    form.set_sections(c.sections if articles else [])
     posted: list[Opinion] = []
 
     def post() -> None:
@@ -87,6 +90,7 @@ def post_opinion(consultation_id: int):
         flash(message, "success")
         return redirect(target)
     c = queries.load_consultation(consultation_id)
+    form.set_sections(c.sections)  # the refused form offers every article again
     if offline:
         return _render_show(c, status=400, offline_form=form)
     return _render_show(c, status=400, opinion_form=form)

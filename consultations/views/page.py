@@ -149,16 +149,18 @@ def _render_show(
 ):
     section = _section_arg(c)
     perms = _perms(c)
-    shared = kept.shared(_shared_key(c, section, perms), lambda: _render_shared(c, section, perms))
+    shared_key = _shared_key(c, section, perms)
+    shared = kept.shared(shared_key, lambda: _render_shared(c, section, perms))
+    user = current_user._get_current_object()  # type: ignore[attr-defined]  # once, not ten times
     # A visitor who is not logged in sees none of the forms: building them would sign a CSRF
     # token into a new session, and the page could no longer be cached or sent without a cookie.
-    signed_in = current_user.is_authenticated
+    signed_in = user.is_authenticated
     # "Góp ý về điều này" beside an article links here with ?section_id=: the form opens with
     # that article chosen, without JavaScript. A refused form keeps what was sent instead.
     chosen = _chosen_section(c)
-    offline = signed_in and can.can_enter_offline_opinion(current_user, c)
+    offline = signed_in and can.can_enter_offline_opinion(user, c)
     give_kept = None
-    if opinion_form is None and not offline and can.can_post_opinion(current_user, c):
+    if opinion_form is None and not offline and can.can_post_opinion(user, c):
         give_kept = _give_kept(c, chosen)
     elif opinion_form is None and signed_in:
         opinion_form = _blank(OpinionForm, c)
@@ -169,11 +171,11 @@ def _render_show(
         offline_form.channel.data = Channel.meeting.value
         if chosen is not None:
             offline_form.section_id.data = str(chosen.id)
-    manage = signed_in and can.can_close_consultation(current_user, c)
+    manage = signed_in and can.can_close_consultation(user, c)
     refused = (opinion_form, offline_form, close_form, extend_form, action_error) != (None,) * 5
     key = None
     if give_kept is not None and not refused and not manage:
-        key = _page_key(c, _shared_key(c, section, perms), perms)
+        key = _page_key(c, shared_key, perms)
     if key is not None:
         page = kept.shared(key, lambda: _render_kept(c, shared, perms))
         parts = {
