@@ -172,8 +172,16 @@ def test_bad_input_is_refused_with_the_page_shown_again(
     assert message in error
     if field != "body":
         assert "Ý kiến đã gõ &lt;b&gt;đậm&lt;/b&gt;" in html  # typed text kept, escaped
+    # A post on the whole draft reads no article, but the form drawn again offers them all.
+    select = html.split('id="section_id"', 1)[1].split("</select>", 1)[0]
+    assert select.count("<option") == 1 + len(sections_of(app, cid))
     assert opinions(app) == []
     assert outbox(app) == []
+
+
+def sections_of(app, cid) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(sa.select(Section.id).where(Section.consultation_id == cid)))
 
 
 def test_an_article_of_another_consultation_is_refused(app, client, auth, world, make):
