@@ -16,9 +16,8 @@ from datetime import timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import ColumnElement, bindparam, delete, exists, select
-from sqlalchemy.orm import lazyload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import ColumnElement, bindparam, delete, select
+from sqlalchemy.orm import joinedload
 
 from auth.models import LoginSession, RoleAssignment, User
 from core.extensions import db
@@ -91,17 +90,12 @@ def read_with_user(name: str, column: Callable[[], ColumnElement]) -> None:
 
 @functools.cache
 def _user_of_session(pages: bool):
-    # Built once: on SQLite, building this statement cost as much as running it. Whether the
-    # person holds a role is read with them: most hold none, and their roles then cost neither
-    # a join (joining them cost a quarter of a resident's page on PostgreSQL) nor a query.
-    has_roles = exists().where(RoleAssignment.user_id == User.id).correlate(User)
+    # Built once: on SQLite, building this statement cost as much as running it. The person's
+    # roles are joined (one statement for staff too), not each role's locality (a dozen
+    # columns more on every page; only the audit trail's menu reads it, by its key).
     return (
-        select(
-            User,
-            has_roles.label("has_roles"),
-            *(column().label(name) for name, column in _READ_WITH_USER.items() if pages),
-        )
-        .options(lazyload(User.assignments))  # staff: read when first asked, one query
+        select(User, *(column().label(name) for name, column in _READ_WITH_USER.items() if pages))
+        .options(joinedload(User.assignments).lazyload(RoleAssignment.locality))
         .join(LoginSession, LoginSession.user_id == User.id)
         .where(
             User.id == bindparam("user_id"),
@@ -122,13 +116,11 @@ def load(value: str) -> User | None:
         return None
     params = {"user_id": uid, "key_hash": _hash(key), "since": utcnow() - _lifetime()}
     pages = request.method in ("GET", "HEAD")
-    row = db.session.execute(_user_of_session(pages), params).first()
+    row = db.session.execute(_user_of_session(pages), params).unique().first()
     if row is None or not row[0].is_active:
         return None
     user = row[0]
-    if not row[1]:
-        set_committed_value(user, "assignments", [])
     user.login_key = key
     if pages:
-        user.read_with_session = dict(zip(_READ_WITH_USER, row[2:], strict=True))
+        user.read_with_session = dict(zip(_READ_WITH_USER, row[1:], strict=True))
     return user
