@@ -5,9 +5,8 @@ as the page drawn for them alone, and step aside when the page holds more of the
 import re
 
 import pytest
-from support import PASSWORD
+from test_consultation_kept import other_client, second_resident
 
-from auth.models import User
 from consultations.views import page as page_view
 from core import fragments
 from core.extensions import db
@@ -92,22 +91,7 @@ def test_one_page_is_kept_for_every_resident_with_each_ones_own_parts(
     mine = make.opinion(cid, body="Ý kiến của người dân thứ nhất.")
     auth.login(world.email("resident"))
     get(client, f"/consultations/{cid}")
-    with app.app_context():
-        first = db.session.get(User, world.ids["resident"])
-        other = User(
-            email="resident2@example.vn",
-            full_name="Trần Văn Hai",
-            display_name="Người dân thứ hai",
-            locality_id=first.locality_id,
-            locale="en",
-            email_verified_at=first.email_verified_at,
-        )
-        other.password_hash = first.password_hash
-        db.session.add(other)
-        db.session.commit()
-    second = app.test_client()
-    second.set_cookie("lang", "en")
-    second.post("/auth/login", data={"email": "resident2@example.vn", "password": PASSWORD})
+    second = other_client(app, second_resident(app, world))
     html = get(second, f"/consultations/{cid}")
     assert len(page_keys(app)) == 1
     mine_html = html.split(f'id="opinion-{mine}"', 1)[1].split("</article>", 1)[0]
