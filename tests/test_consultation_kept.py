@@ -12,6 +12,7 @@ from support import PASSWORD, Client
 
 from auth import permissions as can
 from auth.models import User
+from consultations import fragments as page_fragments
 from consultations import services
 from consultations.enums import OpinionStatus, Status
 from consultations.models import (
@@ -69,6 +70,22 @@ def second_resident(app, world) -> str:
         db.session.add(other)
         db.session.commit()
     return "resident2@example.vn"
+
+
+def unread_notification(app, user_id: int, cid: int) -> None:
+    """One unread notification for ``user_id`` about consultation ``cid``."""
+    from notifications.models import Notification, NotificationType
+
+    with app.app_context():
+        db.session.add(
+            Notification(
+                user_id=user_id,
+                type=next(iter(NotificationType)),
+                consultation_id=cid,
+                delivery="off",
+            )
+        )
+        db.session.commit()
 
 
 def change(app, fn) -> None:
@@ -351,6 +368,7 @@ def test_the_page_actions_agree_with_the_permission_of_each_opinion(app, world, 
                 for author in (world.ids["resident"], world.ids["moderator"], None):
                     for status in OpinionStatus:
                         op = SimpleNamespace(consultation=c, author_id=author, status=status)
+                        assert decide(author, status) in (None, *page_fragments.KINDS)
                         assert decide(author, status) == can.opinion_action(u, op), (
                             c.status,
                             who,
@@ -372,18 +390,7 @@ def test_the_header_is_kept_with_each_visitors_count_and_token(app, client, auth
         r'action="/auth/logout" class="inline"><input type="hidden" name="csrf_token" value="([^"]+)"'
     )
     assert logout.search(html).group(1) != logout.search(other_html).group(1)
-    with app.app_context():
-        from notifications.models import Notification, NotificationType
-
-        db.session.add(
-            Notification(
-                user_id=world.ids["resident"],
-                type=next(iter(NotificationType)),
-                consultation_id=cid,
-                delivery="off",
-            )
-        )
-        db.session.commit()
+    unread_notification(app, world.ids["resident"], cid)
     assert '<span class="count">1<span class="sr-only"> unread' in page(client, cid)
     assert '<span class="count">' not in page(other, cid)
     assert "Ủy ban nhân dân phường Ba Đình" in html

@@ -5,12 +5,10 @@ as the page drawn for them alone, and step aside when the page holds more of the
 import re
 
 import pytest
-from test_consultation_kept import other_client, second_resident
+from test_consultation_kept import other_client, second_resident, unread_notification
 
 from consultations.views import page as page_view
 from core import fragments
-from core.extensions import db
-from notifications.models import Notification, NotificationType
 
 TOKEN = re.compile(r'name="csrf_token" value="[^"]+"')
 
@@ -53,16 +51,7 @@ def test_the_page_kept_whole_reads_as_the_page_drawn_alone(
     cid = make.consultation("open")
     mine = make.opinion(cid, body="Ý kiến của tôi.")
     theirs = make.opinion(cid, who="moderator", body="Ý kiến của người khác.")
-    with app.app_context():
-        db.session.add(
-            Notification(
-                user_id=world.ids["resident"],
-                type=next(iter(NotificationType)),
-                consultation_id=cid,
-                delivery="off",
-            )
-        )
-        db.session.commit()
+    unread_notification(app, world.ids["resident"], cid)
     auth.login(world.email("resident"))
     url = f"/consultations/{cid}?page=1&utm=<b>x</b>"
     alone = drawn_alone(app, client, monkeypatch, url)

@@ -175,7 +175,7 @@ def _render_show(
     refused = (opinion_form, offline_form, close_form, extend_form, action_error) != (None,) * 5
     key = None
     if give_kept is not None and not refused and not manage:
-        key = _page_key(c, shared_key, perms)
+        key = _page_key(user, c, shared_key, perms)
     if key is not None:
         page = kept.shared(key, lambda: _render_kept(c, shared, perms))
         parts = {
@@ -201,7 +201,9 @@ def _render_show(
     return html, status
 
 
-def _page_key(c: Consultation, shared_key: tuple | None, perms: dict[str, bool]) -> tuple | None:
+def _page_key(
+    user, c: Consultation, shared_key: tuple | None, perms: dict[str, bool]
+) -> tuple | None:
     """The key of the whole page of a resident who may give an opinion, or None when the page
     has more of the visitor's own than holes can carry: staff's forms and links, a household
     vote, a message flashed for them, a refused form, or debug mode (templates shown as
@@ -210,7 +212,6 @@ def _page_key(c: Consultation, shared_key: tuple | None, perms: dict[str, bool])
         return None
     if can.is_decided_by_vote(c) or "_flashes" in session:
         return None
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
     authority = page_authority_of(c)
     return (
         "page",
