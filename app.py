@@ -37,6 +37,7 @@ from audit.views import bp as audit_bp
 from auth import sessions
 from auth.views import bp as auth_bp
 from consultations.views import bp as consultations_bp
+from consultations.views import common as consultation_views
 from core import chrome, config, errors, http, i18n, pagecontext, templating, web
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from decisions.views import bp as decisions_bp
@@ -119,6 +120,7 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = None  # the login page explains itself
     login_manager.user_loader(sessions.load)
     pagestate.init_app(app)  # the header's unread count read with the person of each request
+    consultation_views.init_app(app)  # the consultation page's consultation read with them too
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -342,7 +342,29 @@ def test_the_kept_page_reads_no_opinion(app, client, auth, world, make):
     finally:
         event.remove(engine, "before_cursor_execute", listener)
     assert not [s for s in seen if "FROM opinion" in s]
-    assert len(seen) == 2  # the user with their unread count, the consultation with the follows
+    # The person with their unread count, and with them the consultation and its follows.
+    assert len(seen) == 1
+    assert "FROM consultation" not in seen[0]
+    assert "JOIN consultation" in seen[0]
+
+
+@pytest.mark.postgres
+def test_the_consultation_read_with_the_person_answers_as_read_alone(
+    app, client, auth, world, make
+):
+    """The page's consultation comes with the person (auth/sessions.read_with_page): one that is
+    missing, a draft of the officials, or a number past any key still answers 404, and the
+    follow buttons show what the person follows."""
+    cid = make.consultation("open")
+    draft = make.consultation("draft")
+    auth.login(world.email("resident"))
+    for missing in (cid + 1000, draft, 2**70):
+        assert client.get(f"/consultations/{missing}").status_code == 404
+    assert "Follow this consultation" in page(client, cid)
+    assert client.post(f"/consultations/{cid}/follow").status_code == 302
+    assert "Stop following this consultation" in page(client, cid)
+    # Another page of the same person reads them without a consultation.
+    assert client.get("/me/following").status_code == 200
 
 
 def test_text_that_looks_like_a_hole_is_only_text(app, client, auth, world, make):

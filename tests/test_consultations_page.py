@@ -275,10 +275,10 @@ def test_the_page_costs_the_same_number_of_queries_whatever_the_number_of_opinio
     few, many = statements(f"/consultations/{small}"), statements(f"/consultations/{large}")
     assert few == many
     assert many <= 12
-    # Kept (core/fragments.py), the page reads the visitor (with their unread count) and the
-    # consultation (with whether they follow it): the opinions are not read at all. An official
-    # also gets the form for opinions received offline (the articles, the villages) and their
-    # role is looked up the locality's chain.
+    # Kept (core/fragments.py), the page reads the visitor with their unread count and, in the
+    # same statement, the consultation with whether they follow it: the opinions are not read
+    # at all. An official also gets the form for opinions received offline (the articles, the
+    # villages) and their role is looked up the locality's chain.
     statements(f"/consultations/{large}")
     kept = statements(f"/consultations/{large}", drawn=False)
-    assert kept == {None: 1, "resident": 2, "official": 5}[who]
+    assert kept == {None: 1, "resident": 1, "official": 4}[who]

@@ -7,6 +7,7 @@ from flask import current_app, url_for
 from flask_login import current_user
 
 from auth import permissions as can
+from auth import sessions
 from consultations import queries
 from consultations.models import Consultation, Opinion
 from core.extensions import db
@@ -16,6 +17,14 @@ from notifications import pagestate
 
 def per_page(name: str) -> int:
     return int(current_app.config[name])
+
+
+def init_app(app) -> None:
+    """The consultation page reads its consultation, and whether the person follows it, with
+    the person (auth/sessions): one statement for a logged-in visitor, not two."""
+    sessions.read_with_page(
+        "consultations.show", Consultation, "consultation_id", pagestate.follow_columns
+    )
 
 
 def visible(
@@ -29,7 +38,8 @@ def visible(
     ``follows``: whether a logged-in visitor follows it and its locality is read with it (the
     consultation page's follow buttons, a post's follow; only without its attachments)."""
     if follows and current_user.is_authenticated and not attachments:
-        c, values = queries.load_consultation_with(
+        held = None if sections else sessions.read_for_page(Consultation, consultation_id)
+        c, values = held or queries.load_consultation_with(
             consultation_id,
             pagestate.follow_columns,
             {"user_id": current_user.id},
