@@ -20,11 +20,10 @@ def per_page(name: str) -> int:
 
 
 def init_app(app) -> None:
-    """The consultation page reads its consultation, and whether the person follows it, with
-    the person (auth/sessions): one statement for a logged-in visitor, not two."""
-    sessions.read_with_page(
-        "consultations.show", Consultation, "consultation_id", pagestate.follow_columns
-    )
+    """The consultation page and a post read the consultation, and whether the person follows
+    it, with the person (auth/sessions): one statement for a logged-in visitor, not two."""
+    for endpoint in ("consultations.show", "consultations.post_opinion"):
+        sessions.read_with_page(endpoint, Consultation, "consultation_id", pagestate.follow_columns)
 
 
 def visible(
