@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 from flask_babel import get_locale
-from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from markupsafe import Markup
 
 from core import fragments
+from core.web import csrf_token
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def visitor_parts() -> dict[str, Markup | str]:
     """What fills the header's holes for the logged-in visitor: their CSRF token and count."""
     env = current_app.jinja_env
     unread = env.get_template("_site/unread.html").module.unread
-    return {"csrf": generate_csrf(), "unread": unread(env.globals["unread_notifications"]())}
+    return {"csrf": csrf_token(), "unread": unread(env.globals["unread_notifications"]())}
 
 
 def init_app(app) -> None:

@@ -11,9 +11,21 @@ from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlsplit
 
-from flask import Flask, Response, abort, current_app, redirect, request, send_file, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    redirect,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core.errors import InvalidInput
@@ -116,6 +128,31 @@ def _begin_reading() -> None:
 
 def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _begin_reading)
+    app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's own
+
+
+#: The signed CSRF token of each session's raw token, as Flask-WTF made it. Tokens carry no
+#: time limit (WTF_CSRF_TIME_LIMIT is None), so one signed once serves every later page of
+#: the session: signing it again was a thirtieth of a logged-in page.
+_SIGNED_TOKENS: dict[tuple[str, str], str] = {}
+_SIGNED_TOKENS_KEPT = 20_000
+
+
+def csrf_token() -> str:
+    """This request's CSRF token (Flask-WTF's ``generate_csrf``), signed once per session."""
+    if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
+        return generate_csrf()
+    if "csrf_token" not in g:
+        raw = session.get("csrf_token")
+        signed = _SIGNED_TOKENS.get((current_app.secret_key, raw)) if raw else None
+        if signed is not None:
+            g.csrf_token = signed  # where generate_csrf and the forms' fields look first
+            return signed
+    signed = generate_csrf()
+    if len(_SIGNED_TOKENS) >= _SIGNED_TOKENS_KEPT:
+        _SIGNED_TOKENS.clear()
+    _SIGNED_TOKENS.setdefault((current_app.secret_key, session["csrf_token"]), signed)
+    return signed
 
 
 def content_disposition(filename: str, *, inline: bool = False) -> str:

@@ -31,9 +31,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
-from flask_wtf.csrf import generate_csrf
 from werkzeug.http import parse_cookie
 from werkzeug.security import safe_join
+
+from core.web import csrf_token
 
 #: Long enough for any release cycle; the URL changes when the file does.
 STATIC_MAX_AGE = 365 * 24 * 3600
@@ -249,7 +250,7 @@ def init_app(app: Flask) -> None:
             return None
         mimetype, body, g.gopy_page_digest = hit
         if _TOKEN_MARK.encode() in body:
-            body = body.replace(_TOKEN_MARK.encode(), generate_csrf().encode())
+            body = body.replace(_TOKEN_MARK.encode(), csrf_token().encode())
         return Response(body, status=200, mimetype=mimetype)
 
     @app.after_request

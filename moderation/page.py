@@ -15,13 +15,13 @@ from collections.abc import Mapping
 from flask import render_template, url_for
 from flask_babel import get_locale
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 
 from alike import queries as alike_queries
 from auth import permissions
 from consultations import tally
 from consultations.models import Consultation, Opinion
 from core import fragments as kept
+from core.web import csrf_token
 from moderation import queries, services
 from moderation.forms import OUTCOME_LABELS
 
@@ -94,7 +94,7 @@ def render(
     return render_template(
         "moderation/consultation.html",
         c=c,
-        content=part.fill({"csrf": generate_csrf()}),
+        content=part.fill({"csrf": csrf_token()}),
         failed=failed,  # the error summary at the top finds the refused form here
     ), status
 

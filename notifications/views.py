@@ -10,7 +10,6 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import selectinload
@@ -23,7 +22,7 @@ from core.errors import StateError
 from core.extensions import csrf, db
 from core.pagination import paginate
 from core.timeutil import utcnow
-from core.web import acting_user, login_required, page_arg, refuse, safe_next
+from core.web import acting_user, csrf_token, login_required, page_arg, refuse, safe_next
 from localities.models import get_by_code
 from notifications import bp, mailing, pagestate, services
 from notifications.forms import TYPE_LABELS, SettingsForm
@@ -75,7 +74,7 @@ def follow_block(c) -> Markup:
         return fragments.Part(html)
 
     part = fragments.shared(key, render)
-    return part.fill({"csrf": generate_csrf()} if follows else {})
+    return part.fill({"csrf": csrf_token()} if follows else {})
 
 
 @bp.app_template_global()

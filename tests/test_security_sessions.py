@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 import pytest
 import sqlalchemy as sa
@@ -398,6 +399,47 @@ def test_csrf_token_of_another_session_is_refused(app, world, make):
         csrf=False,
     )
     assert response.status_code == 400
+
+
+def _page_token(client, cid: int) -> str:
+    html = client.get(f"/consultations/{cid}").get_data(as_text=True)
+    tokens = set(re.findall(r'name="csrf_token"(?: type="hidden")? value="([^"]+)"', html))
+    assert len(tokens) == 1, tokens  # every form of a page carries the same token
+    return tokens.pop()
+
+
+def test_a_session_signs_its_csrf_token_once_and_each_page_s_token_is_accepted(app, world, make):
+    """core/web.csrf_token: a session's pages carry the token it signed first, which a post
+    accepts; another session has its own, which this one refuses, and so does the same person
+    in another browser."""
+    cid = make.consultation("open")
+    resident = _logged_in(app, world.email("resident"))
+    first = _page_token(resident, cid)
+    time.sleep(1.1)  # a token signed again would carry the next second's timestamp
+    assert _page_token(resident, cid) == first
+    other = _logged_in(app, world.email("official"))
+    theirs = _page_token(other, cid)
+    assert theirs != first
+    refused = resident.post(
+        f"/consultations/{cid}/opinions",
+        data={"body": "Ý kiến với mã của người khác", "stance": "agree", "csrf_token": theirs},
+        csrf=False,
+    )
+    assert refused.status_code == 400
+    sent = resident.post(
+        f"/consultations/{cid}/opinions",
+        data={"body": "Ý kiến với mã của trang", "stance": "agree", "csrf_token": first},
+        csrf=False,
+    )
+    assert sent.status_code == 302
+    with app.app_context():
+        from consultations.models import Opinion
+
+        assert db.session.scalar(sa.select(Opinion.body).where(Opinion.consultation_id == cid)) == (
+            "Ý kiến với mã của trang"
+        )
+    elsewhere = _logged_in(app, world.email("resident"))
+    assert _page_token(elsewhere, cid) != first
 
 
 def test_login_form_does_not_reveal_whether_an_account_exists(client, world):

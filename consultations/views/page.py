@@ -8,7 +8,6 @@ import functools
 from flask import current_app, render_template, request, session
 from flask_babel import get_locale
 from flask_login import current_user
-from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from auth import permissions as can
@@ -18,7 +17,7 @@ from consultations.models import Channel, Consultation, Section
 from consultations.views.common import per_page
 from core import chrome
 from core import fragments as kept
-from core.web import page_arg
+from core.web import csrf_token, page_arg
 from localities.names import page_authority_of
 from notifications.views import follow_block
 
@@ -134,7 +133,7 @@ def _give_kept(c: Consultation, chosen: Section | None) -> Markup:
             chosen.id if chosen else None,
         )
     part = kept.shared(key, render)
-    return part.fill({"author": current_user.display_name, "csrf": generate_csrf()})
+    return part.fill({"author": current_user.display_name, "csrf": csrf_token()})
 
 
 def _render_show(
