@@ -38,7 +38,7 @@ from auth import sessions
 from auth.views import bp as auth_bp
 from consultations.views import bp as consultations_bp
 from consultations.views import common as consultation_views
-from core import chrome, config, errors, http, i18n, pagecontext, templating, web
+from core import chrome, config, cookiesession, errors, http, i18n, pagecontext, templating, web
 from core.extensions import babel, csrf, db, limiter, login_manager, migrate
 from decisions.views import bp as decisions_bp
 from exportjobs.views import bp as exportjobs_bp
@@ -90,6 +90,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     locality_names.init_app(app)
     errors.init_app(app)
     http.init_app(app)
+    cookiesession.init_app(app)  # a session cookie verified once per process
     caching.init_app(app)
     commands.register(app)
     web.init_app(app)  # last: its hook runs before every other one

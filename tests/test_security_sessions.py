@@ -450,3 +450,48 @@ def test_login_form_does_not_reveal_whether_an_account_exists(client, world):
     assert strip.sub("", known.get_data(as_text=True)) == strip.sub(
         "", unknown.get_data(as_text=True)
     )
+
+
+def _account_status(app, cookie: str) -> int:
+    """/me/account's status for a browser that sends only this session cookie."""
+    browser = app.test_client()
+    browser.set_cookie("session", cookie)
+    return browser.get("/me/account").status_code
+
+
+def test_a_remembered_session_cookie_is_still_checked_for_forgery_and_age(app, world, monkeypatch):
+    """core/cookiesession: a cookie verified once is a lookup afterwards, but a forged one is
+    refused, and one past the session lifetime is refused even though it was remembered."""
+    from core import cookiesession
+
+    resident = _logged_in(app, world.email("resident"))
+    cookie = resident.get_cookie("session").value
+    assert _account_status(app, cookie) == 200
+    assert _account_status(app, cookie) == 200  # the remembered one
+    payload, signature = cookie.rsplit(".", 1)
+    forged = payload + "." + ("A" if signature[0] != "A" else "B") + signature[1:]
+    assert _account_status(app, forged) == 302  # sent to log in
+    later = time.time() + app.permanent_session_lifetime.total_seconds() + 60
+    monkeypatch.setattr(cookiesession.time, "time", lambda: later)
+    assert _account_status(app, cookie) == 302
+
+
+def test_a_session_with_a_message_flashed_is_not_shared_between_requests(app, world, make):
+    """A session holding a list (the messages flashed) is decoded afresh on each request: one
+    request's change to it cannot reach another that sends the same cookie."""
+    cid = make.consultation("open")
+    resident = _logged_in(app, world.email("resident"))
+    sent = resident.post(
+        f"/consultations/{cid}/opinions",
+        data={"body": "Ý kiến để thấy thông báo", "stance": "agree"},
+    )
+    assert sent.status_code == 302
+    cookie = resident.get_cookie("session").value
+    with resident.session_transaction() as sess:
+        assert sess.get("_flashes")
+    for _ in range(2):  # each browser sending this cookie sees the message once
+        browser = app.test_client()
+        browser.set_cookie("session", cookie)
+        browser.set_cookie("lang", "en")
+        html = browser.get(f"/consultations/{cid}").get_data(as_text=True)
+        assert "Your opinion was received. Tracking number" in html
