@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import functools
+
+from babel import Locale
 from flask import current_app, g, request
 from flask_login import current_user
 
 LANGUAGES = ("vi", "en")
 
 
-def select_locale() -> str:
+@functools.cache
+def _locale(identifier: str) -> Locale:
+    # Flask-Babel parses what the selector returns unless it is a Locale already: parsing
+    # looks for the locale's data file on disk, on every request.
+    return Locale.parse(identifier)
+
+
+def select_locale() -> Locale:
+    return _locale(_selected())
+
+
+def _selected() -> str:
     forced = g.get("mail_locale")
     if forced:
         return forced
