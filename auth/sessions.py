@@ -90,7 +90,7 @@ def read_with_user(name: str, column: Callable[[], ColumnElement]) -> None:
 
 #: What a page reads with the person, by endpoint: the row of ``model`` its view argument
 #: names and columns correlated to it (the consultation page: its consultation, and whether the
-#: person follows it). On PostgreSQL a round trip was half the cost of a logged-in page.
+#: person follows it). On PostgreSQL that round trip was a fifth of a logged-in page.
 _READ_WITH_PAGE: dict[str, tuple[type, str, Callable[[], tuple[ColumnElement, ...]]]] = {}
 
 
