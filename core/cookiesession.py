@@ -16,6 +16,8 @@ from flask import Flask, Request
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from itsdangerous import BadSignature
 
+from core.fragments import Kept
+
 #: How many verified cookies a process keeps (a few hundred bytes each).
 KEPT = 20_000
 
@@ -24,7 +26,7 @@ _SCALARS = (str, int, float, bool, type(None))
 
 class RememberingSessionInterface(SecureCookieSessionInterface):
     def __init__(self) -> None:
-        self._verified: dict[tuple, tuple[dict, float]] = {}
+        self._verified: Kept[tuple[dict, float]] = Kept(KEPT)
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
         val = request.cookies.get(self.get_cookie_name(app))
@@ -43,9 +45,7 @@ class RememberingSessionInterface(SecureCookieSessionInterface):
         except BadSignature:
             return self.session_class()
         if isinstance(data, dict) and all(isinstance(v, _SCALARS) for v in data.values()):
-            if len(self._verified) >= KEPT:
-                self._verified.clear()
-            self._verified[key] = (dict(data), signed.timestamp())
+            self._verified.put(key, (dict(data), signed.timestamp()))
         return self.session_class(data)
 
 

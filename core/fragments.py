@@ -19,10 +19,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from flask import current_app
 from markupsafe import Markup
+
+V = TypeVar("V")
 
 _NONCE = secrets.token_hex(8)
 _HOLE = re.compile("\x1e" + _NONCE + r":(\w+)(?::(\d+))?\x1e")
@@ -62,24 +64,25 @@ class Part:
         return Markup("".join(out))  # noqa: S704 - rendered templates, escaped
 
 
-class _Kept:
-    """A small LRU of parts, one per worker."""
+class Kept(Generic[V]):
+    """A small LRU, one per worker: the kept parts, and the other things a worker remembers
+    between requests (core/web.csrf_token, core/cookiesession.py)."""
 
     def __init__(self, entries: int) -> None:
         self.entries = entries
-        self._items: OrderedDict[Hashable, Part] = OrderedDict()
+        self._items: OrderedDict[Hashable, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable) -> Part | None:
+    def get(self, key: Hashable) -> V | None:
         with self._lock:
-            part = self._items.get(key)
-            if part is not None:
+            value = self._items.get(key)
+            if value is not None:
                 self._items.move_to_end(key)
-            return part
+            return value
 
-    def put(self, key: Hashable, part: Part) -> None:
+    def put(self, key: Hashable, value: V) -> None:
         with self._lock:
-            self._items[key] = part
+            self._items[key] = value
             self._items.move_to_end(key)
             while len(self._items) > self.entries:
                 self._items.popitem(last=False)
@@ -92,12 +95,12 @@ class _Kept:
         return len(self._items)
 
 
-def kept() -> _Kept:
+def kept() -> Kept[Part]:
     """This application's kept parts (in this worker)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     store = app.extensions.get("gopy_fragments")
     if store is None:
-        store = app.extensions["gopy_fragments"] = _Kept(int(app.config["FRAGMENT_CACHE_ENTRIES"]))
+        store = app.extensions["gopy_fragments"] = Kept(int(app.config["FRAGMENT_CACHE_ENTRIES"]))
     return store
 
 

@@ -30,6 +30,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 from core.errors import InvalidInput
 from core.extensions import db, login_manager
+from core.fragments import Kept
 from core.textutil import safe_filename
 
 T = TypeVar("T")
@@ -131,27 +132,34 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["csrf_token"] = csrf_token  # in place of Flask-WTF's own
 
 
-#: The signed CSRF token of each session's raw token, as Flask-WTF made it. Tokens carry no
-#: time limit (WTF_CSRF_TIME_LIMIT is None), so one signed once serves every later page of
-#: the session: signing it again was a thirtieth of a logged-in page.
-_SIGNED_TOKENS: dict[tuple[str, str], str] = {}
-_SIGNED_TOKENS_KEPT = 20_000
+#: Tokens carry no time limit (WTF_CSRF_TIME_LIMIT is None), so one signed once serves every
+#: later page of the session: signing it again was a thirtieth of a logged-in page.
+SIGNED_TOKENS_KEPT = 20_000
+
+
+def _signed_tokens() -> Kept[str]:
+    """The signed CSRF token of each session's raw token, as Flask-WTF made it (this worker's)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    store = app.extensions.get("gopy_signed_tokens")
+    if store is None:
+        store = app.extensions["gopy_signed_tokens"] = Kept(SIGNED_TOKENS_KEPT)
+    return store
 
 
 def csrf_token() -> str:
     """This request's CSRF token (Flask-WTF's ``generate_csrf``), signed once per session."""
     if current_app.config.get("WTF_CSRF_TIME_LIMIT") is not None:
         return generate_csrf()
+    tokens = _signed_tokens()
     if "csrf_token" not in g:
         raw = session.get("csrf_token")
-        signed = _SIGNED_TOKENS.get((current_app.secret_key, raw)) if raw else None
+        signed = tokens.get(raw) if raw else None
         if signed is not None:
             g.csrf_token = signed  # where generate_csrf and the forms' fields look first
             return signed
     signed = generate_csrf()
-    if len(_SIGNED_TOKENS) >= _SIGNED_TOKENS_KEPT:
-        _SIGNED_TOKENS.clear()
-    _SIGNED_TOKENS.setdefault((current_app.secret_key, session["csrf_token"]), signed)
+    if tokens.get(session["csrf_token"]) is None:
+        tokens.put(session["csrf_token"], signed)
     return signed
 
 

@@ -37,7 +37,8 @@ def visible(
     ``follows``: whether a logged-in visitor follows it and its locality is read with it (the
     consultation page's follow buttons, a post's follow; only without its attachments)."""
     if follows and current_user.is_authenticated and not attachments:
-        held = None if sections else sessions.read_for_page(Consultation, consultation_id)
+        # Usually read already with the person (init_app); its articles then load if used.
+        held = sessions.read_for_page(Consultation, consultation_id)
         c, values = held or queries.load_consultation_with(
             consultation_id,
             pagestate.follow_columns,
